@@ -1,0 +1,48 @@
+/* Internal structures of librecur shared by the loader, the device layer and the op dispatch. */
+#ifndef RECUR_CORE_INTERNAL_H
+#define RECUR_CORE_INTERNAL_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#include "recur/recur.h"
+#include "ref_ops.h"
+
+#ifndef PATH_MAX
+#define PATH_MAX 4096
+#endif
+
+struct recur_backend {
+    void *handle;                     /* dlopen handle */
+    char path[PATH_MAX];              /* the file it came from */
+    const recur_backend_iface *iface; /* checked: version and size */
+    int device_count;                 /* from probe */
+    char probe_reason[256];           /* why device_count is 0 */
+};
+
+/* Number of compute slots in the 1.0 ops table, from fill to dropout. */
+#define RECUR_OPS_FIRST_COMPUTE offsetof(recur_ops, fill)
+#define RECUR_OPS_SLOT_INDEX(off) (((off) - RECUR_OPS_FIRST_COMPUTE) / sizeof(void (*)(void)))
+#define RECUR_OPS_COMPUTE_SLOTS (RECUR_OPS_SLOT_INDEX(offsetof(recur_ops, dropout)) + 1)
+
+struct recur_device {
+    recur_backend *backend;
+    int owns_backend;
+    int index;
+    void *ctx;                /* the backend's device context */
+    const recur_ops *ops;     /* the backend's table (struct_size checked) */
+    recur_device_info info;
+    recur_hostmem hm;         /* host view, for reference fallbacks */
+    unsigned char fell_back[RECUR_OPS_COMPUTE_SLOTS]; /* which slots have run on ref */
+};
+
+/* The services table handed to every plugin. */
+extern const recur_services recur_host_services;
+
+/* Name of compute slot i (0-based from fill), for messages. */
+const char *recur_ops_slot_name(size_t index);
+
+/* Prepare a reference fallback for the empty slot at byte offset `off` of recur_ops. */
+int recur_fallback_begin(recur_device *d, size_t off);
+
+#endif

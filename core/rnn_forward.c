@@ -1,0 +1,149 @@
+/*
+ * Recurrent layer forward (the structure cuDNN uses): per layer and direction, one GEMM projects every
+ * time step's input at once; then each step is one recurrent GEMM plus one fused pointwise op.
+ *
+ *   LSTM  gates = x W_ih^T + b_ih + h W_hh^T + b_hh  (i, f, g, o)
+ *         c' = s(f) c + s(i) tanh(g),  h' = s(o) tanh(c')  [ h' = (s(o) tanh(c')) W_hr^T with a projection ]
+ *   GRU   r = s(x W_ir^T + b_ir + h W_hr^T + b_hr),  z likewise,
+ *         n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn))     [original: W_hn (r * h) + b_hn]
+ *         h' = (1 - z) n + z h
+ *   RNN   h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh)
+ * Steps past a sample's length hold the state and output 0 (the ops' lengths/t contract).
+ */
+#include "rnn_internal.h"
+
+#define TRY(call)                                                                                          \
+    do {                                                                                                   \
+        int st_ = (call);                                                                                  \
+        if (st_) return st_;                                                                               \
+    } while (0)
+
+/* Index of the state a step reads / writes (see rnn_internal.h). */
+static size_t prev_index(int rev, size_t t) { return rev ? t + 1 : t; }
+static size_t out_index(int rev, size_t t) { return rev ? t : t + 1; }
+
+static int forward_direction(recur_rnn *r, size_t l, size_t dir, size_t T, size_t B, recur_ptr h0, recur_ptr c0,
+                             recur_ptr y) {
+    recur_device *d = r->d;
+    rnn_layer *L = &r->layer[l];
+    rnn_dir *q = &L->dir[dir];
+    const size_t H = r->H, P = r->Hout, G = r->G, GH = G * H, in = L->in_size, rows = T * B;
+    const size_t ldy = r->D * P;
+    const int rev = (int)dir, cell = r->cfg.cell;
+    const int gru = cell == RECUR_CELL_GRU || cell == RECUR_CELL_GRU_ORIGINAL;
+    recur_ptr w_ih = recur_params_data(r->p, q->w_ih), w_hh = recur_params_data(r->p, q->w_hh);
+
+    /* All steps' input projection at once: xg (T*B, G*H) = input (T*B, in) W_ih^T (+ biases). */
+    TRY(recur_op_gemm(d, 0, 1, rows, GH, in, 1.0f, L->input, in, 0, w_ih, in, 0, 0.0f, q->xg, GH, 0, 1));
+    if (q->b_ih >= 0) TRY(recur_op_add_bias(d, rows, GH, recur_params_data(r->p, q->b_ih), q->xg, GH));
+    if (gru) {
+        /* hg starts as b_hh for every step; each step's recurrent GEMM then accumulates into it. */
+        TRY(recur_op_fill(d, rows * 3 * H, 0.0f, q->hg));
+        if (q->b_hh >= 0) TRY(recur_op_add_bias(d, rows, GH, recur_params_data(r->p, q->b_hh), q->hg, GH));
+    } else if (q->b_hh >= 0) {
+        TRY(recur_op_add_bias(d, rows, GH, recur_params_data(r->p, q->b_hh), q->xg, GH));
+    }
+
+    /* Initial states. */
+    size_t row = l * r->D + dir, s0 = rev ? T : 0;
+    recur_ptr s_init = recur_at(q->s, s0 * B * P);
+    if (h0.buf) TRY(recur_op_copy(d, 1, B * P, recur_at(h0, row * B * P), 0, s_init, 0));
+    else TRY(recur_op_fill(d, B * P, 0.0f, s_init));
+    if (cell == RECUR_CELL_LSTM) {
+        recur_ptr c_init = recur_at(q->c, s0 * B * H);
+        if (c0.buf) TRY(recur_op_copy(d, 1, B * H, recur_at(c0, row * B * H), 0, c_init, 0));
+        else TRY(recur_op_fill(d, B * H, 0.0f, c_init));
+    }
+
+    for (size_t step = 0; step < T; step++) {
+        size_t t = rev ? T - 1 - step : step;
+        recur_ptr h_prev = recur_at(q->s, prev_index(rev, t) * B * P);
+        recur_ptr h_out = recur_at(q->s, out_index(rev, t) * B * P);
+        recur_ptr y_t = recur_at(y, t * B * ldy + dir * P);
+        recur_ptr xg_t = recur_at(q->xg, t * B * GH);
+        switch (cell) {
+        case RECUR_CELL_LSTM: {
+            recur_ptr c_prev = recur_at(q->c, prev_index(rev, t) * B * H);
+            recur_ptr c_out = recur_at(q->c, out_index(rev, t) * B * H);
+            TRY(recur_op_gemm(d, 0, 1, B, GH, P, 1.0f, h_prev, P, 0, w_hh, P, 0, 1.0f, xg_t, GH, 0, 1));
+            if (!r->cfg.proj_size) {
+                TRY(recur_op_lstm_fwd(d, B, H, xg_t, c_prev, c_out, h_prev, h_out, y_t, ldy, r->lengths, t));
+            } else {
+                /* r_t = o * tanh(c) (B, H); h = r_t W_hr^T (B, P), held / zeroed past the length. */
+                recur_ptr r_t = recur_at(q->r, t * B * H);
+                TRY(recur_op_lstm_fwd(d, B, H, xg_t, c_prev, c_out, RECUR_NULLPTR, r_t, RECUR_NULLPTR, 0, r->lengths, t));
+                TRY(recur_op_gemm(d, 0, 1, B, P, H, 1.0f, r_t, H, 0, recur_params_data(r->p, q->w_hr), H, 0, 0.0f,
+                                  r->tmp, P, 0, 1));
+                TRY(recur_op_select_step(d, B, P, r->tmp, P, h_prev, P, h_out, P, r->lengths, t));
+                TRY(recur_op_select_step(d, B, P, r->tmp, P, RECUR_NULLPTR, 0, y_t, ldy, r->lengths, t));
+            }
+            break;
+        }
+        case RECUR_CELL_GRU: {
+            recur_ptr hg_t = recur_at(q->hg, t * B * GH);
+            TRY(recur_op_gemm(d, 0, 1, B, GH, H, 1.0f, h_prev, H, 0, w_hh, H, 0, 1.0f, hg_t, GH, 0, 1));
+            TRY(recur_op_gru_fwd(d, B, H, 1, xg_t, hg_t, h_prev, h_out, y_t, ldy, r->lengths, t));
+            break;
+        }
+        case RECUR_CELL_GRU_ORIGINAL: {
+            /* r, z from h W_h{r,z}^T; then hn = (r * h) W_hn^T + b_hn; then n and h'. */
+            recur_ptr hg_t = recur_at(q->hg, t * B * GH), rh_t = recur_at(q->rh, t * B * H);
+            TRY(recur_op_gemm(d, 0, 1, B, 2 * H, H, 1.0f, h_prev, H, 0, w_hh, H, 0, 1.0f, hg_t, GH, 0, 1));
+            TRY(recur_op_gru_reset(d, B, H, xg_t, hg_t, h_prev, rh_t, r->lengths, t));
+            TRY(recur_op_gemm(d, 0, 1, B, H, H, 1.0f, rh_t, H, 0, recur_at(w_hh, 2 * H * H), H, 0, 1.0f,
+                              recur_at(hg_t, 2 * H), GH, 0, 1));
+            TRY(recur_op_gru_fwd(d, B, H, 0, xg_t, hg_t, h_prev, h_out, y_t, ldy, r->lengths, t));
+            break;
+        }
+        default: {
+            int act = cell == RECUR_CELL_RNN_RELU ? RECUR_ACT_RELU : RECUR_ACT_TANH;
+            TRY(recur_op_gemm(d, 0, 1, B, H, H, 1.0f, h_prev, H, 0, w_hh, H, 0, 1.0f, xg_t, H, 0, 1));
+            TRY(recur_op_rnn_fwd(d, B, H, act, xg_t, h_prev, h_out, y_t, ldy, r->lengths, t));
+            break;
+        }
+        }
+    }
+    return RECUR_OK;
+}
+
+int recur_rnn_forward(recur_rnn *r, size_t T, size_t B, recur_ptr x, recur_ptr lengths, recur_ptr h0, recur_ptr c0,
+                      int training, recur_ptr y, recur_ptr h_n, recur_ptr c_n) {
+    recur_device *d = r->d;
+    r->have_forward = 0;
+    if (T == 0 || B == 0) return recur_set_error(RECUR_E_INVALID, "rnn forward: T = %zu, B = %zu; both must be > 0", T, B);
+    TRY(recur_rnn_reserve(r, T, B));
+    r->T = T;
+    r->B = B;
+    r->lengths = lengths;
+    r->h0 = h0;
+    r->c0 = c0;
+    const size_t P = r->Hout, H = r->H, nl = r->cfg.num_layers;
+    for (size_t l = 0; l < nl; l++) {
+        rnn_layer *L = &r->layer[l];
+        if (l == 0) {
+            L->input = x;
+        } else if (training && r->cfg.dropout > 0.0f) {
+            /* Dropout between layers, with masks from the counter-based generator. */
+            L->drop_counter = r->counter;
+            r->counter += T * B * L->in_size;
+            TRY(recur_op_dropout(d, T * B * L->in_size, r->cfg.dropout, r->seed, L->drop_counter, r->layer[l - 1].y,
+                                 L->drop));
+            L->input = L->drop;
+        } else {
+            L->input = r->layer[l - 1].y;
+        }
+        recur_ptr out = l + 1 == nl ? y : L->y;
+        if (l + 1 == nl) L->y = y;
+        for (size_t dir = 0; dir < r->D; dir++) {
+            TRY(forward_direction(r, l, dir, T, B, h0, c0, out));
+            /* Final states: forward after its last step (S[T]), reverse after reading step 0 (S[0]). */
+            rnn_dir *q = &L->dir[dir];
+            size_t row = l * r->D + dir, last = dir ? 0 : T;
+            if (h_n.buf) TRY(recur_op_copy(d, 1, B * P, recur_at(q->s, last * B * P), 0, recur_at(h_n, row * B * P), 0));
+            if (c_n.buf && r->cfg.cell == RECUR_CELL_LSTM)
+                TRY(recur_op_copy(d, 1, B * H, recur_at(q->c, last * B * H), 0, recur_at(c_n, row * B * H), 0));
+        }
+    }
+    r->have_forward = training;
+    return RECUR_OK;
+}

@@ -1,0 +1,57 @@
+/* The recurrent layer's state shared by its construction, forward and backward files. */
+#ifndef RECUR_RNN_INTERNAL_H
+#define RECUR_RNN_INTERNAL_H
+
+#include "recur/nn.h"
+
+#define RECUR_RNN_MAX_LAYERS 16
+
+/* Per layer and direction: parameter handles and the time-loop workspace kept for backward.
+ * "Processing order" runs t = 0..T-1 forward and T-1..0 in reverse. States are stored so that the
+ * previous state of every step is one contiguous block (for the weight-gradient GEMM):
+ *   forward:  S[0] = h0, step t writes S[t+1], reads S[t]
+ *   reverse:  S[T] = h0, step t writes S[t],   reads S[t+1]                                          */
+typedef struct rnn_dir {
+    int w_ih, w_hh, b_ih, b_hh, w_hr; /* parameter indices (-1 if absent) */
+    recur_ptr xg;  /* (T, B, G*H): x W_ih^T + biases, then the step's gate activations */
+    recur_ptr hg;  /* (T, B, 3H): GRU h-side pre-activations */
+    recur_ptr rh;  /* (T, B, H): GRU original, r * h_prev */
+    recur_ptr s;   /* (T+1, B, H_out): hidden states */
+    recur_ptr c;   /* (T+1, B, H): LSTM cell states */
+    recur_ptr r;   /* (T, B, H): LSTM with projection, o * tanh(c) before the projection */
+    recur_ptr dg;  /* (T, B, G*H): gradient of x-side pre-activations */
+    recur_ptr dhg; /* (T, B, 3H): GRU gradient of h-side pre-activations */
+    recur_ptr dhp; /* (T, B, P): LSTM projection, total gradient of the projected h */
+} rnn_dir;
+
+typedef struct rnn_layer {
+    rnn_dir dir[2];
+    size_t in_size;  /* I for layer 0, D*H_out above */
+    recur_ptr input; /* (T, B, in): what this layer read (x, the layer below's output, or its dropout) */
+    recur_ptr y;     /* (T, B, D*H_out): output (the top layer's is the caller's y) */
+    recur_ptr drop;  /* (T, B, in): dropped-out input, layers > 0 when training with dropout */
+    recur_ptr dy;    /* (T, B, D*H_out): gradient of this layer's output (below the top) */
+    uint64_t drop_counter;
+} rnn_layer;
+
+struct recur_rnn {
+    recur_rnn_config cfg;
+    recur_params *p;
+    recur_device *d;
+    size_t G, H, Hout, D;
+    rnn_layer layer[RECUR_RNN_MAX_LAYERS];
+    /* workspace capacity, in T*B (rows) */
+    size_t cap_rows, cap_batch;
+    /* the last training forward */
+    size_t T, B;
+    recur_ptr lengths, h0, c0;
+    int have_forward;
+    uint64_t seed, counter;
+    /* per-step scratch (B, max(H, P)) */
+    recur_ptr carry, dc, tmp, dr, zeros;
+};
+
+int recur_rnn_reserve(recur_rnn *r, size_t T, size_t B);
+int recur_rnn_gates(int cell);
+
+#endif

@@ -1,0 +1,34 @@
+/* Shared bits of the deliberately broken plugins: a minimal, otherwise valid backend. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "recur/backend.h"
+
+static const recur_services *svc;
+struct recur_buf { float data[1]; };
+
+static int b_alloc(void *dev, size_t bytes, recur_buf **out) { *out = malloc(bytes ? bytes : 1); return 0; }
+static void b_free(void *dev, recur_buf *b) { free(b); }
+static void *b_host(void *dev, recur_buf *b) { return b; }
+static int b_write(void *dev, recur_ptr dst, const void *src, size_t n) {
+    memcpy((float *)dst.buf + dst.off, src, n * 4);
+    return 0;
+}
+static int b_read(void *dev, void *dst, recur_ptr src, size_t n) {
+    memcpy(dst, (float *)src.buf + src.off, n * 4);
+    return 0;
+}
+static int b_sync(void *dev) { return 0; }
+static inline int b_devinfo(int i, recur_device_info *info) {
+    snprintf(info->name, sizeof info->name, "broken device");
+    info->host_addressable = HOST_ADDRESSABLE;
+    return 0;
+}
+static inline int b_open(int i, void **dev) { *dev = (void *)&svc; return 0; }
+static inline void b_close(void *dev) {}
+
+static const recur_ops broken_ops = {
+    .abi_major = RECUR_ABI_MAJOR, .struct_size = sizeof(recur_ops),
+    .buf_alloc = b_alloc, .buf_free = b_free, .host_ptr = b_host, .write = b_write, .read = b_read, .sync = b_sync,
+};
