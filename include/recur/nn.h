@@ -92,7 +92,11 @@ void recur_rnn_set_rng(recur_rnn *r, uint64_t seed, uint64_t counter);
  *   for zeros; outputs y (T, B, D*H_out) (0 at steps t >= lengths[b]), h_n (L*D, B, H_out), c_n (LSTM;
  *   may be NULL). Row layer*D + direction of h_n is that direction's final state; the reverse direction
  *   starts at each sample's last valid step and its final state is after reading step 0.
- * When training, what backward needs is kept; x, lengths and h0/c0 must stay unchanged until then. */
+ * When training, what backward needs is kept; x, lengths and h0/c0 must stay unchanged until then.
+ * Single steps (as nn.LSTMCell / GRUCell / RNNCell, for decoding and streaming): T = 1 with the previous
+ * call's h_n / c_n as h0 / c0 — bit-identical to one call over the whole sequence. Carrying h_n into the
+ * next batch the same way is truncated backpropagation through time (backward stops at h0; dh0 says how
+ * the loss depends on the carried state). */
 int recur_rnn_forward(recur_rnn *r, size_t T, size_t B, recur_ptr x, recur_ptr lengths, recur_ptr h0,
                       recur_ptr c0, int training, recur_ptr y, recur_ptr h_n, recur_ptr c_n);
 /* Backward of the last training forward: dy (T, B, D*H_out); dh_n, dc_n may be NULL (zero).
