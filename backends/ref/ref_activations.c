@@ -4,42 +4,26 @@
 #include "recur/backend.h"
 #include "ref_kernels.h"
 
-static float act(int kind, float x) {
-    switch (kind) {
-    case RECUR_ACT_SIGMOID: return 1.0f / (1.0f + expf(-x));
-    case RECUR_ACT_TANH: return tanhf(x);
-    case RECUR_ACT_RELU: return x > 0.0f ? x : 0.0f;
-    default: return x;
-    }
-}
-
-/* f'(x) written from y = f(x) */
-static float act_grad(int kind, float y) {
-    switch (kind) {
-    case RECUR_ACT_SIGMOID: return y * (1.0f - y);
-    case RECUR_ACT_TANH: return 1.0f - y * y;
-    case RECUR_ACT_RELU: return y > 0.0f ? 1.0f : 0.0f;
-    default: return 1.0f;
-    }
-}
-
-void recur_k_act_fwd(int kind, size_t n, const float *x, float *y, int ith, int nth) {
+/* y[i] = f(x[i]);  x == y allowed. */
+void recur_k_act_fwd(int act, size_t n, const float *x, float *y, int ith, int nth) {
     size_t lo, hi;
     recur_k_slice(n, ith, nth, &lo, &hi);
-    for (size_t i = lo; i < hi; i++) y[i] = act(kind, x[i]);
+    for (size_t i = lo; i < hi; i++) y[i] = recur_k_act(act, x[i]);
 }
 
-/* dx = dy f'(y) (+ dx when beta == 1) */
-void recur_k_act_bwd(int kind, size_t n, const float *y, const float *dy, float beta, float *dx, int ith, int nth) {
+/* dx[i] = dy[i] f'(y[i]) + beta dx[i];  beta == 0 overwrites dx without reading it (dx may alias dy). */
+void recur_k_act_bwd(int act, size_t n, const float *y, const float *dy, float beta, float *dx, int ith, int nth) {
     size_t lo, hi;
     recur_k_slice(n, ith, nth, &lo, &hi);
     for (size_t i = lo; i < hi; i++) {
-        float v = dy[i] * act_grad(kind, y[i]);
+        float v = dy[i] * recur_k_act_grad(act, y[i]);
         dx[i] = beta == 0.0f ? v : v + beta * dx[i];
     }
 }
 
-/* y[r, c] = exp(x[r, c] - max) / sum over c < L,  L = min(lengths[r], cols); 0 for c >= L. */
+/* Row softmax over the first L = min(lengths[r], cols) columns (L = cols without lengths):
+ *   m = max_{c < L} x[r, c],   y[r, c] = e^{x[r, c] - m} / sum_{k < L} e^{x[r, k] - m}   (c < L),   0 (c >= L).
+ * The sum runs in increasing c in double. x == y allowed (each element is read before it is written). */
 void recur_k_softmax_fwd(size_t rows, size_t cols, const float *x, const int32_t *lengths, float *y, int ith, int nth) {
     size_t lo, hi;
     recur_k_slice(rows, ith, nth, &lo, &hi);
@@ -61,7 +45,9 @@ void recur_k_softmax_fwd(size_t rows, size_t cols, const float *x, const int32_t
     }
 }
 
-/* dx = y (dy - sum_k y_k dy_k) */
+/* Softmax Jacobian-vector product: dx[r, c] = y[r, c] (dy[r, c] - sum_k y[r, k] dy[r, k]).
+ * (From dy_c/dx_j = y_c ([c = j] - y_j).) The dot product is summed in increasing k in double; masked
+ * entries have y = 0 and get dx = 0. dx may alias dy (the dot is complete before any write). */
 void recur_k_softmax_bwd(size_t rows, size_t cols, const float *y, const float *dy, float *dx, int ith, int nth) {
     size_t lo, hi;
     recur_k_slice(rows, ith, nth, &lo, &hi);

@@ -10,23 +10,36 @@ typedef struct ref_device {
     recur_hostmem hm; /* first: the compute slots read the context as a recur_hostmem */
 } ref_device;
 
+/* One device, always there. */
 static int probe(char *reason, size_t size) { return 1; }
 
+static int bad_index(int index) {
+    if (!recur_ref_services) return RECUR_E_NOTFOUND;
+    return recur_ref_services->set_error(RECUR_E_NOTFOUND, "ref: no device %d (the only device is 0)", index);
+}
+
 static int device_info(int index, recur_device_info *info) {
+    if (index != 0) return bad_index(index);
     snprintf(info->name, sizeof info->name, "reference (plain C)");
     snprintf(info->vendor, sizeof info->vendor, "recur");
     snprintf(info->driver, sizeof info->driver, "ref 0.1.0");
+    info->platform[0] = '\0';
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
     info->memory_bytes = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
     info->compute_units = 1;
     info->kind = RECUR_DEVICE_CPU;
     info->host_addressable = 1;
+    info->reserved = 0;
     return RECUR_OK;
 }
 
 static int device_open(int index, void **out) {
+    if (index != 0) return bad_index(index);
     ref_device *d = calloc(1, sizeof *d);
-    if (!d) return recur_ref_services->set_error(RECUR_E_NOMEM, "ref: out of memory");
+    if (!d) {
+        if (!recur_ref_services) return RECUR_E_NOMEM;
+        return recur_ref_services->set_error(RECUR_E_NOMEM, "ref: out of memory opening the device");
+    }
     d->hm.host_ptr = recur_ref_ops.host_ptr;
     d->hm.dev = d;
     *out = d;
@@ -51,6 +64,7 @@ static const recur_backend_iface ref_iface = {
 
 RECUR_BACKEND_EXPORT int recur_backend_entry(uint32_t host_abi_major, uint32_t host_abi_minor,
                                              const recur_services *services, const recur_backend_iface **out) {
+    if (!services || !services->set_error || !out) return RECUR_E_INVALID;
     if (host_abi_major != RECUR_ABI_MAJOR)
         return services->set_error(RECUR_E_ABI, "ref: built for ABI %d.%d, host speaks %u.%u", RECUR_ABI_MAJOR,
                                    RECUR_ABI_MINOR, host_abi_major, host_abi_minor);

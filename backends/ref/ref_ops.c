@@ -28,6 +28,12 @@ static int invalid(const char *what, int value) {
     return RECUR_E_INVALID;
 }
 
+static int out_of_range(const char *what, double value, const char *range) {
+    if (recur_ref_services)
+        return recur_ref_services->set_error(RECUR_E_INVALID, "ref: %s = %g, must be in %s", what, value, range);
+    return RECUR_E_INVALID;
+}
+
 /* ---- memory ----------------------------------------------------------------------------------------- */
 static int ref_buf_alloc(void *dev, size_t bytes, recur_buf **out) {
     recur_buf *b = malloc(sizeof *b);
@@ -51,11 +57,11 @@ static void ref_buf_free(void *dev, recur_buf *b) {
 }
 static void *ref_host_ptr(void *dev, recur_buf *b) { return b ? b->data : NULL; }
 static int ref_write(void *dev, recur_ptr dst, const void *src, size_t n) {
-    memcpy((float *)dst.buf->data + dst.off, src, n * 4);
+    if (n) memcpy((float *)dst.buf->data + dst.off, src, n * 4);
     return RECUR_OK;
 }
 static int ref_read(void *dev, void *dst, recur_ptr src, size_t n) {
-    memcpy(dst, (const float *)src.buf->data + src.off, n * 4);
+    if (n) memcpy(dst, (const float *)src.buf->data + src.off, n * 4);
     return RECUR_OK;
 }
 static int ref_sync(void *dev) { return RECUR_OK; }
@@ -99,7 +105,9 @@ static int ref_sum_sq(void *dev, size_t n, recur_ptr x, recur_ptr out) {
     recur_k_sum_sq(n, F(x), F(out), 0, 1);
     return RECUR_OK;
 }
-static int check_act(int act) { return act < RECUR_ACT_IDENTITY || act > RECUR_ACT_RELU ? invalid("activation", act) : 0; }
+static int check_act(int act) {
+    return act < RECUR_ACT_IDENTITY || act > RECUR_ACT_RELU ? invalid("activation", act) : 0;
+}
 static int ref_act_fwd(void *dev, int act, size_t n, recur_ptr x, recur_ptr y) {
     if (check_act(act)) return RECUR_E_INVALID;
     recur_k_act_fwd(act, n, F(x), F(y), 0, 1);
@@ -134,7 +142,8 @@ static int ref_gru_fwd(void *dev, size_t B, size_t H, int reset_after, recur_ptr
     return RECUR_OK;
 }
 static int ref_gru_bwd(void *dev, size_t B, size_t H, int reset_after, recur_ptr xg, recur_ptr hg, recur_ptr h_prev,
-                       recur_ptr dy, size_t ldy, recur_ptr dh, recur_ptr dxg, recur_ptr dhg, recur_ptr lengths, size_t t) {
+                       recur_ptr dy, size_t ldy, recur_ptr dh, recur_ptr dxg, recur_ptr dhg, recur_ptr lengths,
+                       size_t t) {
     recur_k_gru_bwd(B, H, reset_after, F(xg), F(hg), F(h_prev), F(dy), ldy, F(dh), F(dxg), F(dhg), I(lengths), t, 0, 1);
     return RECUR_OK;
 }
@@ -143,16 +152,16 @@ static int ref_gru_reset(void *dev, size_t B, size_t H, recur_ptr xg, recur_ptr 
     recur_k_gru_reset(B, H, F(xg), F(hg), F(h_prev), F(rh), I(lengths), t, 0, 1);
     return RECUR_OK;
 }
-static int ref_gru_reset_bwd(void *dev, size_t B, size_t H, recur_ptr xg, recur_ptr h_prev, recur_ptr drh, recur_ptr dxg,
-                             recur_ptr dhg, recur_ptr dh, recur_ptr lengths, size_t t) {
+static int ref_gru_reset_bwd(void *dev, size_t B, size_t H, recur_ptr xg, recur_ptr h_prev, recur_ptr drh,
+                             recur_ptr dxg, recur_ptr dhg, recur_ptr dh, recur_ptr lengths, size_t t) {
     recur_k_gru_reset_bwd(B, H, F(xg), F(h_prev), F(drh), F(dxg), F(dhg), F(dh), I(lengths), t, 0, 1);
     return RECUR_OK;
 }
 static int check_rnn_act(int act) {
     return act != RECUR_ACT_TANH && act != RECUR_ACT_RELU ? invalid("RNN activation (tanh or relu)", act) : 0;
 }
-static int ref_rnn_fwd(void *dev, size_t B, size_t H, int act, recur_ptr pre, recur_ptr h_prev, recur_ptr h, recur_ptr y,
-                       size_t ldy, recur_ptr lengths, size_t t) {
+static int ref_rnn_fwd(void *dev, size_t B, size_t H, int act, recur_ptr pre, recur_ptr h_prev, recur_ptr h,
+                       recur_ptr y, size_t ldy, recur_ptr lengths, size_t t) {
     if (check_rnn_act(act)) return RECUR_E_INVALID;
     recur_k_rnn_fwd(B, H, act, F(pre), F(h_prev), F(h), F(y), ldy, I(lengths), t, 0, 1);
     return RECUR_OK;
@@ -182,6 +191,8 @@ static int ref_xent(void *dev, size_t N, size_t C, recur_ptr logits, recur_ptr t
                     int32_t ignore_index, float smoothing, int reduction, float grad_scale, recur_ptr loss,
                     recur_ptr dlogits) {
     if (check_red(reduction)) return RECUR_E_INVALID;
+    if (!(smoothing >= 0.0f && smoothing <= 1.0f))
+        return out_of_range("label_smoothing", smoothing, "[0, 1]");
     recur_k_xent(N, C, F(logits), I(targets), F(weights), ignore_index, smoothing, reduction, grad_scale, F(loss),
                  F(dlogits), 0, 1);
     return RECUR_OK;
@@ -217,6 +228,7 @@ static int ref_clip_value(void *dev, size_t n, recur_ptr g, float limit) {
     return RECUR_OK;
 }
 static int ref_dropout(void *dev, size_t n, float p, uint64_t seed, uint64_t counter, recur_ptr x, recur_ptr y) {
+    if (!(p >= 0.0f && p < 1.0f)) return out_of_range("dropout p", p, "[0, 1)");
     recur_k_dropout(n, p, seed, counter, F(x), F(y), 0, 1);
     return RECUR_OK;
 }

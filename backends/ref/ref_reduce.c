@@ -1,7 +1,7 @@
 /* Bias add and reductions: add_bias, sum_rows (bias gradients), sum_sq (gradient norms). */
 #include "ref_kernels.h"
 
-/* y[r, c] += bias[c] */
+/* y[r*ldy + c] += bias[c]  (split over rows) */
 void recur_k_add_bias(size_t rows, size_t cols, const float *bias, float *y, size_t ldy, int ith, int nth) {
     size_t lo, hi;
     recur_k_slice(rows, ith, nth, &lo, &hi);
@@ -9,7 +9,8 @@ void recur_k_add_bias(size_t rows, size_t cols, const float *bias, float *y, siz
         for (size_t c = 0; c < cols; c++) y[r * ldy + c] += bias[c];
 }
 
-/* y[c] = beta y[c] + sum_r x[r, c], in increasing r; split over columns. */
+/* y[c] = beta y[c] + sum_{r < rows} x[r*ldx + c], summed in increasing r in double; split over columns.
+ * beta == 0 overwrites y without reading it. */
 void recur_k_sum_rows(size_t rows, size_t cols, const float *x, size_t ldx, float beta, float *y, int ith, int nth) {
     size_t lo, hi;
     recur_k_slice(cols, ith, nth, &lo, &hi);
@@ -20,7 +21,7 @@ void recur_k_sum_rows(size_t rows, size_t cols, const float *x, size_t ldx, floa
     }
 }
 
-/* out = sum x^2 */
+/* out[0] = sum_i x[i]^2, in increasing i in double; ith == 0 alone (a fixed order for every nth). */
 void recur_k_sum_sq(size_t n, const float *x, float *out, int ith, int nth) {
     if (ith != 0) return;
     double acc = 0.0;
