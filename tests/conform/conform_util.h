@@ -54,6 +54,10 @@ typedef struct ct_config {
 } ct_config;
 extern ct_config ct_cfg;
 
+/* What is running now (NULL between cases), for the crash report. */
+extern const char *volatile ct_running_op;
+extern const char *volatile ct_running_case;
+
 ct_op_info *ct_op_find(const char *name);
 /* Start the test of one op: sets the current op for the cases that follow. */
 void ct_op_begin(const char *name);
