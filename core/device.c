@@ -138,6 +138,18 @@ void *recur_device_get_proc(recur_device *d, const char *name) {
     return d->backend->iface->get_proc ? d->backend->iface->get_proc(name) : NULL;
 }
 
+int recur_device_index(const recur_device *d) { return d->index; }
+
+int recur_device_warmup(recur_device *d, int *has_warmup) {
+    typedef int (*warmup_fn)(void *dev);
+    void *p = recur_device_get_proc(d, "warmup");
+    if (has_warmup) *has_warmup = p != NULL;
+    if (!p) return RECUR_OK;
+    warmup_fn fn;
+    memcpy(&fn, &p, sizeof fn); /* object pointer to function pointer, as POSIX allows */
+    return fn(d->ctx);
+}
+
 int recur_device_fallback_ops(const recur_device *d, const char **names, int max) {
     int n = 0;
     for (size_t i = 0; i < RECUR_OPS_COMPUTE_SLOTS; i++)

@@ -18,7 +18,39 @@ static const char *state_names[2][3] = {
     {NULL, "exp_avg_sq", "exp_avg_sq"},
 };
 
+/* Well-formed UTF-8 without NUL (JSON strings in the header). */
+static int utf8_ok(const char *s) {
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2 : (*p & 0xf8) == 0xf0 ? 3 : -1;
+        if (n < 0 || (n == 1 && *p < 0xc2) || (n == 3 && *p > 0xf4)) return 0;
+        for (int k = 1; k <= n; k++)
+            if ((p[k] & 0xc0) != 0x80) return 0;
+        p += n + 1;
+    }
+    return 1;
+}
+
+static int reserved_key(const char *k) {
+    return !strcmp(k, "recur.format") || !strcmp(k, "recur.cell") || !strcmp(k, "recur.head") ||
+           !strcmp(k, "recur.padding_idx") || !strncmp(k, "recur.optim", 11);
+}
+
 int recur_model_save(recur_model *m, const recur_optim *o, const char *path) {
+    return recur_model_save_with_meta(m, o, path, NULL, 0);
+}
+
+int recur_model_save_with_meta(recur_model *m, const recur_optim *o, const char *path, const recur_meta_entry *extra,
+                               size_t n_extra) {
+    for (size_t i = 0; i < n_extra; i++) {
+        if (!extra[i].key || !extra[i].value || !*extra[i].key)
+            return recur_set_error(RECUR_E_INVALID, "%s: metadata entry %zu has no key or no value", path, i);
+        if (reserved_key(extra[i].key))
+            return recur_set_error(RECUR_E_INVALID, "%s: metadata key '%s' is written by the library itself", path,
+                                   extra[i].key);
+        if (!utf8_ok(extra[i].key) || !utf8_ok(extra[i].value))
+            return recur_set_error(RECUR_E_INVALID, "%s: metadata entry '%s' is not valid UTF-8", path, extra[i].key);
+    }
     recur_params *p = m->p;
     size_t total = recur_params_total(p);
     int nstate = 0;
@@ -69,6 +101,7 @@ int recur_model_save(recur_model *m, const recur_optim *o, const char *path) {
             snprintf(buf, sizeof buf, "%.9g", (double)recur_optim_lr(o));
             recur_st_writer_meta(w, "recur.optim.lr", buf);
         }
+        for (size_t i = 0; i < n_extra; i++) recur_st_writer_meta(w, extra[i].key, extra[i].value);
         st = recur_st_write(w, path);
     }
     recur_st_writer_free(w);

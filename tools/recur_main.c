@@ -14,6 +14,14 @@ static void usage(FILE *f) {
                "  devices                 list backends, their devices, and why any were skipped\n"
                "  demo [--backend B] [--device D]\n"
                "                          run a small LSTM step, loss and Adam update through the ops\n"
+               "  train TASK [flags]      train a seed task's model and save a checkpoint: magic, parity, sine,\n"
+               "                          sentiment, bilstm, chars --text FILE (recur train --help)\n"
+               "  train --data D --model M --save OUT\n"
+               "                          train a model file on your data (safetensors: input, target, lengths)\n"
+               "  infer --model M --input X --output Y\n"
+               "                          one forward pass: logits, output, h_n, c_n, attention (recur infer --help)\n"
+               "  sample --model M [--length N --temperature T --prime TEXT --seed N]\n"
+               "                          generate text from a model trained by 'recur train chars'\n"
                "  version                 print the version\n"
                "Environment: RECUR_BACKEND (ref|cpu|opencl|auto|path.so), RECUR_DEVICE (index|name),\n"
                "             RECUR_BACKEND_PATH (extra plugin folders), RECUR_LOG (debug|info|warn|error)\n");
@@ -27,6 +35,10 @@ int main(int argc, char **argv) {
     const char *verb = argv[1];
     if (!strcmp(verb, "devices")) return cli_devices(argc - 1, argv + 1);
     if (!strcmp(verb, "demo")) return cli_demo(argc - 1, argv + 1);
+    if (!strcmp(verb, "train")) return cli_train(argc - 1, argv + 1);
+    if (!strcmp(verb, "infer")) return cli_infer(argc - 1, argv + 1);
+    if (!strcmp(verb, "sample")) return cli_sample(argc - 1, argv + 1);
+    if (!strcmp(verb, "bench")) return cli_bench(argc - 1, argv + 1);
     if (!strcmp(verb, "version")) {
         printf("recur %s (ABI %d.%d)\n", RECUR_VERSION_STRING, RECUR_ABI_MAJOR, RECUR_ABI_MINOR);
         return 0;
@@ -35,7 +47,6 @@ int main(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "recur: unknown verb '%s'\n", verb);
-    usage(stderr);
+    fprintf(stderr, "recur: unknown verb '%s' (see recur help)\n", verb);
     return 2;
 }

@@ -126,6 +126,15 @@ const recur_optim_config *recur_optim_get_config(const recur_optim *o);
 /* ---- files ------------------------------------------------------------------------------------------- */
 /* Save the model's parameters (and, for a checkpoint, the optimizer's state and step) atomically. */
 int recur_model_save(recur_model *m, const recur_optim *o, const char *path);
+/* The same, with extra __metadata__ entries (string keys and values, UTF-8) stored beside recur's own:
+ * applications keep what the tensors cannot say (e.g. `recur train chars` stores its vocabulary under
+ * `recur.chars`). Keys the library writes itself (recur.format, recur.cell, recur.head, recur.padding_idx,
+ * recur.optim*) are refused; read the values back with recur_st_read and recur_st_meta. */
+typedef struct recur_meta_entry {
+    const char *key, *value;
+} recur_meta_entry;
+int recur_model_save_with_meta(recur_model *m, const recur_optim *o, const char *path, const recur_meta_entry *extra,
+                               size_t n_extra);
 /* Build a model from a file: sizes from the tensors' names and shapes, cell and head from __metadata__
  * (docs/model-format.md). Refuses inconsistent files, naming the tensor and what was expected. */
 int recur_model_load(recur_device *d, const char *path, recur_model **out);

@@ -78,6 +78,11 @@ const recur_device_info *recur_device_get_info(const recur_device *d);
 int recur_device_set_option(recur_device *d, const char *key, const char *value);
 int recur_device_get_option(recur_device *d, const char *key, char *out, size_t out_size);
 void *recur_device_get_proc(recur_device *d, const char *name);
+/* The device's index within its backend. */
+int recur_device_index(const recur_device *d);
+/* Run the backend's warm-up (get_proc "warmup": int warmup(void *dev)), e.g. compile OpenCL kernels and
+ * CLBlast's GEMMs before timing. *has_warmup says whether the backend has one; none is not an error. */
+int recur_device_warmup(recur_device *d, int *has_warmup);
 /* Names of ops that fell back to the reference kernels on this device (NULL-terminated, static). */
 int recur_device_fallback_ops(const recur_device *d, const char **names, int max);
 

@@ -1,0 +1,424 @@
+#!/usr/bin/python3
+"""Run recur's benchmark cases in PyTorch and print recur's throughput relative to PyTorch's, per case.
+
+    bench/compare_pytorch.py [options] [-- recur bench arguments]
+    recur bench --pytorch [recur bench arguments]          (runs this script)
+
+Steps:
+ 1. Run `recur bench --json ARGS` (or read --recur-json FILE, or with --torch-only just list the cases with
+    `recur bench --list --json ARGS`).
+ 2. Run every case found there in PyTorch, once per configuration, each in its own subprocess so that the
+    thread environment is set before torch starts:
+      1t          one thread (OMP_NUM_THREADS=1): PyTorch's best at small sizes such as seeds/001
+      Nt-passive  all N cores with OMP_WAIT_POLICY=PASSIVE (without PASSIVE, OpenMP's spinning threads
+                  fight the BLAS's own and training slows several-fold): best at medium and large sizes
+      cuda        the GPU, when torch sees one (torch.cuda.synchronize() before the clock stops)
+ 3. Compare each recur result against the best PyTorch configuration for that case, and say which it was.
+    ratio = PyTorch's best time / recur's time = recur's throughput relative to PyTorch (> 1: recur faster).
+
+The timing method is recur bench's: warm-up runs, short runs repeated inside a sample until it lasts
+--min-sample-ms, the median of --repeat samples, a per-case time budget (--max-time). With --json, every
+line is a recur-bench/1 object: recur's own lines, then one per PyTorch configuration and case (backend
+"pytorch", with "pytorch_config" and "best": true on the fastest configuration of each case).
+"""
+import argparse
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+CELLS = {"rnn_tanh": ("RNN", "tanh"), "rnn_relu": ("RNN", "relu"), "lstm": ("LSTM", None), "gru": ("GRU", None)}
+
+
+# ---- the worker: runs in a subprocess with the configuration's environment ------------------------------
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() in ("model name", "cpu model", "Hardware"):
+                    return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def build(case, torch, dev):
+    """Return (run, note): run() does one run of the case on device dev."""
+    nn, F = torch.nn, torch.nn.functional
+    gen = torch.Generator().manual_seed(1)
+
+    def randn(*shape, scale=1.0):
+        return (torch.rand(*shape, generator=gen) * 2 - 1).mul_(scale).to(dev)
+
+    if case["kind"] == "gemm":
+        M, N, K = case["M"], case["N"], case["K"]
+        a = randn(K, M) if case["trans_a"] else randn(M, K)
+        b = randn(N, K) if case["trans_b"] else randn(K, N)
+        a_op = a.t() if case["trans_a"] else a
+        b_op = b.t() if case["trans_b"] else b
+        c = torch.empty(M, N, device=dev)
+
+        def run():
+            torch.mm(a_op, b_op, out=c)
+
+        return run, "torch.mm(out=)"
+
+    cell = case["cell"]
+    if cell not in CELLS:
+        raise NotImplementedError("PyTorch has no %s cell" % cell)
+    cls_name, nonlin = CELLS[cell]
+    B, T, I, H, L = case["batch"], case["seq"], case["input"], case["hidden"], case["layers"]
+    bidir = bool(case["bidirectional"])
+    kwargs = {"nonlinearity": nonlin} if nonlin else {}
+
+    if case["kind"] == "layer":
+        rnn = getattr(nn, cls_name)(I, H, num_layers=L, bidirectional=bidir, **kwargs).to(dev)
+        x = randn(T, B, I)
+        if case["mode"] == "infer":
+            rnn.eval()
+
+            def run():
+                with torch.no_grad():
+                    rnn(x)
+
+            return run, "no_grad forward"
+        x.requires_grad_(True)
+        dy = randn(T, B, (2 if bidir else 1) * H, scale=0.01)
+
+        def run():
+            rnn.zero_grad()
+            x.grad = None
+            y, _ = rnn(x)
+            y.backward(dy)
+
+        return run, "forward + backward incl. dx"
+
+    # A model as seeds/001's BaseRNNClassifier: emb -> rnn (batch_first) -> last state or attention -> fc.
+    vocab, head, C = case.get("vocab", 0), case.get("head", "last"), case["classes"]
+    F_out = (2 if bidir else 1) * H
+
+    class Attention(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.project = nn.Linear(d, d)
+            self.v = nn.Linear(d, 1, bias=False)
+
+        def forward(self, h):
+            w = F.softmax(self.v(torch.tanh(self.project(h))).squeeze(-1), dim=1)
+            return torch.sum(h * w.unsqueeze(-1), dim=1)
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(vocab, case["embed"], padding_idx=0) if vocab else None
+            self.rnn = getattr(nn, cls_name)(I, H, num_layers=L, bidirectional=bidir, batch_first=True, **kwargs)
+            self.attn = Attention(F_out) if head == "additive_attention" else None
+            self.fc = nn.Linear(F_out, C)
+
+        def forward(self, x):
+            if self.emb is not None:
+                x = self.emb(x)
+            y, h = self.rnn(x)
+            if self.attn is not None:
+                return self.fc(self.attn(y))
+            h_n = h[0] if isinstance(h, tuple) else h
+            return self.fc(torch.cat([h_n[-2], h_n[-1]], dim=1) if bidir else h_n[-1])
+
+    if head not in ("last", "additive_attention"):
+        raise NotImplementedError("head %s" % head)
+    model = Model().to(dev)
+    if vocab:
+        x = torch.randint(1, vocab, (B, T), generator=gen).to(dev)
+    else:
+        x = randn(B, T, I)
+    target = torch.randint(0, C, (B,), generator=gen).to(dev)
+    if case["mode"] == "infer":
+        model.eval()
+
+        def run():
+            with torch.no_grad():
+                model(x)
+
+        return run, "no_grad forward"
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def run():
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), target)
+        loss.backward()
+        opt.step()
+        loss.item()  # recur's step reads its loss back too
+
+    return run, "zero_grad, forward, cross_entropy, backward, Adam, loss.item()"
+
+
+def measure(run, sync, opts):
+    """recur bench's method: warm-ups, inner repetitions, median of samples, a time budget (ms)."""
+    budget = opts["max_time"] * 1e3
+
+    def timed(n):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            run()
+        sync()
+        return (time.perf_counter() - t0) * 1e3 / n
+
+    first, spent, est, warm = None, 0.0, 0.0, 0
+    while warm < opts["warmup"]:
+        ms = timed(1)
+        first = ms if first is None else first
+        spent += ms
+        est = ms
+        warm += 1
+        if budget > 0 and spent > budget / 3:
+            break
+    if budget > 0 and warm == 1 and first > budget:
+        return {"warmup": 0, "runs": 1, "inner": 1, "cold": True, "first_ms": first, "samples": [first]}
+    inner = 1
+    if 0 < est < opts["min_sample_ms"]:
+        inner = min(100000, int(-(-opts["min_sample_ms"] // est)))
+    runs = opts["repeat"]
+    if est > 0 and budget > 0:
+        left, per = budget - spent, est * inner
+        if per * runs > left:
+            runs = int(left / per) if left > per else 1
+    samples = [timed(inner) for _ in range(runs)]
+    if first is None:
+        first = samples[0]
+    return {"warmup": warm, "runs": runs, "inner": inner, "cold": False, "first_ms": first, "samples": samples}
+
+
+def quantile(v, q):
+    pos = q * (len(v) - 1)
+    lo = int(pos)
+    return v[-1] if lo >= len(v) - 1 else v[lo] + (pos - lo) * (v[lo + 1] - v[lo])
+
+
+def worker(config):
+    import torch
+
+    threads = int(os.environ.get("OMP_NUM_THREADS", "1"))
+    dev = "cuda" if config == "cuda" else "cpu"
+    if dev == "cpu":
+        torch.set_num_threads(threads)
+    else:
+        torch.backends.cudnn.benchmark = True
+    sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
+    job = json.load(sys.stdin)
+    if dev == "cuda":
+        dname, dvendor, dkind = torch.cuda.get_device_name(0), "NVIDIA", "gpu"
+        driver = "CUDA %s, cuDNN %s" % (torch.version.cuda, torch.backends.cudnn.version())
+    else:
+        dname, dvendor, dkind = cpu_model(), "", "cpu"
+        driver = "%d thread%s%s, mkldnn %s" % (
+            torch.get_num_threads(), "" if torch.get_num_threads() == 1 else "s",
+            ", OMP_WAIT_POLICY=" + os.environ["OMP_WAIT_POLICY"] if "OMP_WAIT_POLICY" in os.environ else "",
+            "on" if torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled else "off")
+    for case in job["cases"]:
+        out = {"schema": "recur-bench/1", "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+               "machine": job["machine"],
+               "backend": {"name": "pytorch", "version": torch.__version__, "path": os.path.dirname(torch.__file__)},
+               "device": {"index": 0, "name": dname, "vendor": dvendor, "kind": dkind, "driver": driver,
+                          "threads": str(torch.get_num_threads()) if dev == "cpu" else None},
+               "pytorch_config": config, "case": case}
+        try:
+            run, note = build(case, torch, dev)
+            m = measure(run, sync, job["opts"])
+            v = sorted(m.pop("samples"))
+            med = statistics.median(v)
+            m.update({"median_ms": med, "min_ms": v[0], "max_ms": v[-1], "q1_ms": quantile(v, 0.25),
+                      "q3_ms": quantile(v, 0.75), "mean_ms": sum(v) / len(v)})
+            out["timing"] = m
+            out["pytorch_what"] = note
+            gflop = case.get("gflop")
+            out["throughput"] = {"gflop": gflop, "gflop_per_s": gflop / (med * 1e-3) if gflop else None,
+                                 "seq_per_s": case["batch"] / (med * 1e-3) if case["kind"] != "gemm" else None}
+            del run
+        except NotImplementedError as e:
+            out["skipped"] = str(e)
+        except Exception as e:  # report, go on with the next case
+            out["error"] = "%s: %s" % (type(e).__name__, e)
+        print(json.dumps(out), flush=True)
+
+
+# ---- the driver -----------------------------------------------------------------------------------------
+def configs(wanted):
+    n = os.cpu_count() or 1
+    cfgs = {"1t": {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}}
+    if n > 1:
+        cfgs["%dt-passive" % n] = {"OMP_NUM_THREADS": str(n), "MKL_NUM_THREADS": str(n), "OMP_WAIT_POLICY": "PASSIVE"}
+    if wanted == "auto":
+        try:
+            has_cuda = subprocess.run([sys.executable, "-c", "import torch,sys; sys.exit(0 if torch.cuda.is_available() else 1)"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+        except OSError:
+            has_cuda = False
+        if has_cuda:
+            cfgs["cuda"] = {}
+        return cfgs
+    out = {}
+    for name in wanted.split(","):
+        if name == "cuda":
+            out[name] = {}
+        elif name.endswith("t-passive") or name.endswith("t"):
+            k = int(name.split("t")[0])
+            env = {"OMP_NUM_THREADS": str(k), "MKL_NUM_THREADS": str(k)}
+            if name.endswith("passive"):
+                env["OMP_WAIT_POLICY"] = "PASSIVE"
+            out[name] = env
+        else:
+            sys.exit("compare_pytorch: unknown configuration '%s' (1t, 2t, 2t-passive, cuda, ...)" % name)
+    return out
+
+
+def run_recur(recur, args, list_only):
+    cmd = [recur, "bench", "--json"] + (["--list"] if list_only else []) + args
+    print("# running: %s" % " ".join(cmd), file=sys.stderr, flush=True)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, universal_newlines=True)
+    if p.returncode not in (0, 1):  # 1: some case failed; its line says why
+        sys.exit("compare_pytorch: %s exited with %d" % (" ".join(cmd), p.returncode))
+    return [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+
+
+def case_opts(args):
+    """The timing options recur bench used (its defaults, or what was passed through)."""
+    opts = {"repeat": 3 if "--quick" in args else 5, "warmup": 1 if "--quick" in args else 2,
+            "min_sample_ms": 1.0 if "--quick" in args else 50.0, "max_time": 20.0}
+    for flag, key, conv in (("--repeat", "repeat", int), ("--warmup", "warmup", int),
+                            ("--min-sample-ms", "min_sample_ms", float), ("--max-time", "max_time", float)):
+        if flag in args and args.index(flag) + 1 < len(args):
+            opts[key] = conv(args[args.index(flag) + 1])
+    return opts
+
+
+def fmt_ms(ms):
+    if ms is None:
+        return "-"
+    return "%.0f" % ms if ms >= 100 else "%.1f" % ms if ms >= 10 else "%.2f" % ms if ms >= 1 else "%.3g" % ms
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--recur", default=None, help="the recur program (default: recur on PATH, or ./build/bin/recur)")
+    ap.add_argument("--recur-json", help="read recur bench --json output from this file instead of running it "
+                    "(a file from this script's --json: PyTorch's results are read from it too)")
+    ap.add_argument("--torch-only", action="store_true", help="only PyTorch (cases from recur bench --list --json)")
+    ap.add_argument("--configs", default="auto", help="PyTorch configurations: auto, or a list such as 1t,2t-passive,cuda")
+    ap.add_argument("--json", action="store_true", help="JSON lines: recur's results, then PyTorch's")
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ns, rest = ap.parse_known_args()
+    if ns.worker:
+        return worker(ns.worker)
+    bench_args = [a for a in rest if a != "--"]
+    if "--json" in bench_args:
+        bench_args.remove("--json")
+        ns.json = True
+
+    if ns.recur_json:
+        with open(ns.recur_json) as f:
+            recur_lines = [json.loads(line) for line in f if line.strip()]
+    else:
+        recur = ns.recur or shutil.which("recur")
+        if not recur:
+            recur = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "bin", "recur")
+            if not os.access(recur, os.X_OK):
+                sys.exit("compare_pytorch: no recur program found: pass --recur PATH")
+        recur_lines = run_recur(recur, bench_args, ns.torch_only)
+    # A file written by this script's --json holds PyTorch's lines too: then show them, run nothing.
+    saved_torch = [r for r in recur_lines if r.get("backend", {}).get("name") == "pytorch"]
+    recur_lines = [r for r in recur_lines if r.get("backend", {}).get("name") != "pytorch"]
+    results = [r for r in recur_lines if "timing" in r or "error" in r or "skipped" in r]
+    cases, order = {}, []
+    for r in recur_lines:
+        key = r["case"]["name"] + "|" + r["case"]["shape"]
+        if key not in cases:
+            cases[key] = r["case"]
+            order.append(key)
+    machine = results[0]["machine"] if results else {
+        "hostname": socket.gethostname(), "cpu": cpu_model(), "cores": os.cpu_count(), "os": " ".join(platform.uname()[0:3:2])}
+
+    opts = case_opts(bench_args)
+    torch_lines = saved_torch
+    config_names = sorted({t["pytorch_config"] for t in saved_torch}) or list(configs(ns.configs))
+    for name, env in ([] if saved_torch else configs(ns.configs).items()):
+        print("# PyTorch, configuration %s ..." % name, file=sys.stderr, flush=True)
+        full_env = dict(os.environ)
+        for k in ("OMP_WAIT_POLICY",):
+            full_env.pop(k, None)
+        full_env.update(env)
+        job = json.dumps({"cases": [cases[k] for k in order], "opts": opts, "machine": machine})
+        p = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", name], input=job,
+                           stdout=subprocess.PIPE, universal_newlines=True, env=full_env)
+        if p.returncode:
+            print("# PyTorch configuration %s failed (exit %d)" % (name, p.returncode), file=sys.stderr)
+        torch_lines += [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+
+    best = {}
+    for t in torch_lines:
+        if "timing" not in t:
+            continue
+        key = t["case"]["name"] + "|" + t["case"]["shape"]
+        if key not in best or t["timing"]["median_ms"] < best[key]["timing"]["median_ms"]:
+            best[key] = t
+    for t in torch_lines:
+        t["best"] = "timing" in t and best.get(t["case"]["name"] + "|" + t["case"]["shape"]) is t
+
+    if ns.json:
+        for line in recur_lines + torch_lines:
+            print(json.dumps(line))
+        return 0
+
+    # The table: one row per case; per recur backend/device its time and the ratio to PyTorch's best.
+    columns = []
+    for r in results:
+        col = "%s[%s]" % (r["backend"]["name"], r["device"]["index"])
+        if col not in columns:
+            columns.append(col)
+    print("machine: %s, %s, %s cores; PyTorch configurations: %s" % (
+        machine.get("hostname"), machine.get("cpu"), machine.get("cores"), ", ".join(config_names)))
+    seen = set()
+    for r in results:
+        col = "%s[%s]" % (r["backend"]["name"], r["device"]["index"])
+        if col not in seen:
+            seen.add(col)
+            print("  %-12s %s (%s), %s" % (col, r["device"]["name"], r["device"]["driver"], r["backend"]["path"]))
+    print("ratio = PyTorch's best time / recur's time: recur's throughput relative to PyTorch (> 1: recur faster)\n")
+    head = "%-22s %-31s %18s" % ("case", "shape", "PyTorch best ms")
+    for col in columns:
+        head += " %16s %6s" % (col + " ms", "ratio")
+    print(head)
+    for key in order:
+        c = cases[key]
+        b = best.get(key)
+        row = "%-22s %-31s %18s" % (c["name"], c["shape"],
+                                     "%s (%s)" % (fmt_ms(b["timing"]["median_ms"]), b["pytorch_config"]) if b else "-")
+        for col in columns:
+            r = next((r for r in results if r["case"]["name"] + "|" + r["case"]["shape"] == key
+                      and "%s[%s]" % (r["backend"]["name"], r["device"]["index"]) == col), None)
+            if r is None or "timing" not in r:
+                row += " %16s %6s" % ("-" if r is None else ("failed" if "error" in r else "skipped"), "")
+                continue
+            ms = r["timing"]["median_ms"]
+            ratio = b["timing"]["median_ms"] / ms if b else None
+            row += " %16s %6s" % (fmt_ms(ms) + ("*" if r["timing"].get("cold") else ""),
+                                  "%.2f" % ratio if ratio else "-")
+        print(row)
+    print("\nPyTorch per configuration (median ms):")
+    for key in order:
+        per = ["%s %s" % (t["pytorch_config"], fmt_ms(t["timing"]["median_ms"]) if "timing" in t
+                          else t.get("skipped") or t.get("error"))
+               for t in torch_lines if t["case"]["name"] + "|" + t["case"]["shape"] == key]
+        print("  %-22s %s" % (cases[key]["name"], ", ".join(per)))
+    if any(r.get("timing", {}).get("cold") for r in results):
+        print("* one cold run only (over --max-time)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
