@@ -126,6 +126,12 @@ step "recur demo --backend \$plugin"
 run "recur demo --backend $PLUGIN" "$PREFIX/bin/recur" demo --backend "$PLUGIN"
 run "RECUR_BACKEND=\$plugin recur demo" env RECUR_BACKEND="$PLUGIN" "$PREFIX/bin/recur" demo
 
+step "a seed task trains on the plugin, and it shows up in recur bench"
+run "recur train sentiment --backend \$plugin" "$PREFIX/bin/recur" train sentiment --backend "$PLUGIN" --epochs 2 \
+    --save "$TMP/sentiment.safetensors"
+run "recur bench --quick --backend \$plugin --json" "$PREFIX/bin/recur" bench --quick --backend "$PLUGIN" --json
+grep -q '"name":"blas"' "$TMP/out" || fail "recur bench --json does not report the blas backend"
+
 step "install the plugin into the SDK's backend folder and load it by name"
 run "cmake --install $PLUGBUILD" cmake --install "$PLUGBUILD"
 [ -f "$LIBDIR/recur/librecur-blas.so" ] || fail "the plugin was not installed into $LIBDIR/recur"
