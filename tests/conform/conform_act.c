@@ -21,6 +21,7 @@ static const act_fwd_case act_fwd_cases[] = {
     {.n = 67, .inplace = 1, .lo = -8, .hi = 8},
     {.n = 1031, .off = 2, .lo = -30, .hi = 30},
     {.n = 4099, .off = 1, .inplace = 1, .lo = -4, .hi = 4},
+    {.n = 100003, .off = 2, .lo = -6, .hi = 6},
 };
 
 static void test_act_fwd(void) {
@@ -62,6 +63,7 @@ static const act_bwd_case act_bwd_cases[] = {
     {.n = 1031, .off = 2, .beta = 1},
     {.n = 4099, .off = 1, .beta = 0},
     {.n = 33, .off = 4, .beta = 0, .alias = 1},
+    {.n = 100003, .off = 1, .beta = 1},
 };
 
 /* y values as f produces them. */
@@ -131,6 +133,7 @@ static const softmax_case softmax_cases[] = {
     {.rows = 17, .cols = 3, .range = 3, .inplace = 1, .off = 5},
     {.rows = 2, .cols = 1031, .range = 8, .lengths = LEN_MIXED},
     {.rows = 33, .cols = 67, .range = 2},
+    {.rows = 257, .cols = 129, .range = 4, .lengths = LEN_MIXED, .off = 1},
 };
 
 /* Row r's length: 0 for r % 4 == 0, cols for r % 4 == 1, otherwise random in [1, cols]. */

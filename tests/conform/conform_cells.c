@@ -26,6 +26,7 @@ static const cell_case cell_cases[] = {
     {.B = 2, .H = 129, .t = 7, .lengths = LEN_NULL, .y = Y_SLOT, .off = 1},
     {.B = 7, .H = 9, .t = 5, .lengths = LEN_ALL_INVALID, .y = Y_DENSE, .off = 4},
     {.B = 9, .H = 11, .t = 6, .lengths = LEN_ALL_VALID, .y = Y_SLOT, .h_prev_null = 1},
+    {.B = 37, .H = 131, .t = 3, .lengths = LEN_MIXED, .y = Y_SLOT, .off = 1}, /* large: threaded paths */
 };
 #define N_CELL_CASES (sizeof cell_cases / sizeof cell_cases[0])
 
@@ -327,6 +328,7 @@ static const select_case select_cases[] = {
     {.B = 4, .N = 67, .lda = 70, .ldo = 67, .ldy = 67, .t = 1, .other = OTHER_IS_Y, .lengths = LEN_NULL},
     {.B = 7, .N = 9, .lda = 9, .ldo = 9, .ldy = 9, .t = 5, .other = OTHER_SEPARATE, .lengths = LEN_ALL_INVALID},
     {.B = 9, .N = 11, .lda = 12, .ldo = 13, .ldy = 14, .t = 6, .other = OTHER_NULL, .lengths = LEN_ALL_VALID},
+    {.B = 64, .N = 300, .lda = 301, .ldo = 302, .ldy = 303, .t = 2, .other = OTHER_SEPARATE, .lengths = LEN_MIXED},
 };
 
 static void test_select_step(void) {

@@ -19,6 +19,7 @@ static const embed_case embed_cases[] = {
     {.n = 1031, .dim = 2, .V = 7, .padding_idx = 6},
     {.n = 4, .dim = 129, .V = 1000, .padding_idx = 999, .off = 5},
     {.n = 33, .dim = 5, .V = 3, .padding_idx = 1},
+    {.n = 5000, .dim = 33, .V = 50, .padding_idx = 7, .off = 1},
 };
 #define N_EMBED_CASES (sizeof embed_cases / sizeof embed_cases[0])
 

@@ -35,6 +35,9 @@ static const gemm_case gemm_cases[] = {
     {.M = 64, .N = 64, .K = 64, .batch = 1, .alpha = 1, .beta = 1},
     {.M = 130, .N = 70, .K = 3, .batch = 2, .pad_a = 1, .pad_b = 1, .pad_c = 1, .alpha = 0.5f, .beta = 0,
      .off = 1},
+    /* past the blocking of tuned kernels (K panels of 256, N panels of 1024) and threading thresholds */
+    {.M = 257, .N = 1030, .K = 520, .batch = 1, .pad_a = 1, .pad_c = 3, .alpha = 1, .beta = 0, .off = 1},
+    {.M = 130, .N = 260, .K = 300, .batch = 2, .gap = 1, .alpha = -1, .beta = 1},
 };
 
 static size_t ld_for(size_t width, size_t pad) { return width + pad ? width + pad : 1; }

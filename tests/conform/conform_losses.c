@@ -64,6 +64,8 @@ static const xent_case xent_cases[] = {
      .reduction = RECUR_REDUCE_SUM, .grad_scale = 1, .range = 50, .off = 4},
     {.N = 67, .C = 1031, .ignore_index = -100, .ignored = IGN_SOME, .smoothing = 0.05f,
      .reduction = RECUR_REDUCE_MEAN, .grad_scale = 1, .range = 4},
+    {.N = 1000, .C = 67, .weights = 1, .ignore_index = -100, .ignored = IGN_SOME, .smoothing = 0.1f,
+     .reduction = RECUR_REDUCE_MEAN, .grad_scale = 1, .range = 4, .off = 1},
 };
 
 static void test_xent(void) {
@@ -124,6 +126,8 @@ static const bce_case bce_cases[] = {
     {.N = 33, .C = 5, .pos_weight = 1, .soft = 1, .reduction = RECUR_REDUCE_MEAN, .grad_scale = 2, .range = 6,
      .no_grad = 1},
     {.N = 1031, .C = 1, .pos_weight = 1, .reduction = RECUR_REDUCE_MEAN, .grad_scale = 1, .range = 5},
+    {.N = 600, .C = 67, .pos_weight = 1, .soft = 1, .reduction = RECUR_REDUCE_SUM, .grad_scale = 1, .range = 6,
+     .off = 1},
 };
 
 static void test_bce(void) {
@@ -170,6 +174,7 @@ static const mse_case mse_cases[] = {
     {.n = 67, .reduction = RECUR_REDUCE_SUM, .grad_scale = 2},
     {.n = 1031, .reduction = RECUR_REDUCE_MEAN, .grad_scale = 1, .no_grad = 1, .off = 2},
     {.n = 4099, .reduction = RECUR_REDUCE_MEAN, .grad_scale = 1, .off = 5},
+    {.n = 40009, .reduction = RECUR_REDUCE_SUM, .grad_scale = 0.25f, .off = 1},
 };
 
 static void test_mse(void) {

@@ -21,6 +21,7 @@ static const fill_case fill_cases[] = {
     {.n = 1031, .off = 2, .value = 1e-3f},
     {.n = 4099, .value = -INFINITY},
     {.n = 67, .off = 1, .value = 0.0f, .ints = 1},
+    {.n = 100003, .off = 3, .value = 0.5f}, /* large enough for threaded / vector paths */
 };
 
 static void test_fill(void) {
@@ -64,6 +65,7 @@ static const copy_case copy_cases[] = {
     {.rows = 5, .cols = 5, .ldx = 8, .ldy = 8, .off = 3, .inplace = 1},
     {.rows = 7, .cols = 13, .ldx = 13, .ldy = 13, .bits = 1},
     {.rows = 9, .cols = 11, .ldx = 12, .ldy = 15, .off = 4, .bits = 1},
+    {.rows = 1000, .cols = 129, .ldx = 130, .ldy = 131, .off = 1},
 };
 
 static void test_copy(void) {
@@ -101,7 +103,7 @@ typedef struct {
 static const scale_case scale_cases[] = {
     {.n = 0, .alpha = 2.0f},         {.n = 1, .alpha = -1.0f},          {.n = 3, .off = 1, .alpha = 0.5f},
     {.n = 17, .off = 3, .alpha = 0.0f}, {.n = 67, .alpha = -2.5f},      {.n = 1031, .off = 2, .alpha = 1.0f},
-    {.n = 4099, .off = 5, .alpha = 0.37f},
+    {.n = 4099, .off = 5, .alpha = 0.37f}, {.n = 100003, .off = 1, .alpha = -0.7f},
 };
 
 static void test_scale(void) {
@@ -135,6 +137,7 @@ static const axpy_case axpy_cases[] = {
     {.n = 17, .off = 2, .alpha = -1.0f, .inplace = 1},
     {.n = 1031, .off = 2, .alpha = -1.0f},
     {.n = 4099, .off = 5, .alpha = 0.25f},
+    {.n = 100003, .off = 2, .alpha = 0.3f},
 };
 
 static void test_axpy(void) {
@@ -176,6 +179,7 @@ static const mul_case mul_cases[] = {
     {.n = 67, .off = 4, .alpha = 1.0f, .beta = 0.0f, .alias = MUL_AB_ARE_Y},
     {.n = 33, .alpha = -0.75f, .beta = 1.0f, .alias = MUL_A_IS_Y},
     {.n = 4099, .off = 5, .alpha = 0.3f, .beta = 1.0f},
+    {.n = 100003, .off = 1, .alpha = 1.25f, .beta = 0.0f},
 };
 
 static void test_mul(void) {

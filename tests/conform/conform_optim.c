@@ -33,6 +33,7 @@ static const sgd_case sgd_cases[] = {
     {.n = 1031, .lr = 0.1f, .momentum = 0.5f, .nesterov = 1, .step = 1, .off = 1},
     {.n = 1031, .lr = 0.1f, .momentum = 0.5f, .nesterov = 1, .weight_decay = 0.001f, .step = 7},
     {.n = 4099, .lr = 0.02f, .momentum = 0.99f, .dampening = 0.5f, .weight_decay = 0.1f, .step = 2, .off = 5},
+    {.n = 100003, .lr = 0.05f, .momentum = 0.9f, .nesterov = 1, .weight_decay = 0.01f, .step = 3, .off = 1},
 };
 
 static void test_sgd(void) {
@@ -87,6 +88,8 @@ static const adam_case adam_cases[] = {
     {.n = 4099, .lr = 0.05f, .beta1 = 0.8f, .beta2 = 0.99f, .eps = 1e-6f, .step = 2, .grad_scale = 1, .off = 5},
     {.n = 17, .lr = 0.05f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-3f, .weight_decay = 0.05f, .step = 4,
      .grad_scale = 1e-3f},
+    {.n = 100003, .lr = 0.05f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = 0.01f, .decoupled = 1,
+     .step = 5, .grad_scale = 1, .off = 2},
 };
 
 static void test_adam(void) {
@@ -139,6 +142,7 @@ static const clip_norm_case clip_norm_cases[] = {
     {.n = 17, .max_norm = 1, .zeros = 1},
     {.n = 33, .max_norm = 1e-3f, .off = 4},
     {.n = 17, .max_norm = -0.5f, .scale = 1e-4f, .off = 1}, /* tiny norm: the 1e-6 in the divisor matters */
+    {.n = 100003, .max_norm = -0.5f, .off = 3},
 };
 
 static void test_clip_norm(void) {
@@ -177,6 +181,7 @@ typedef struct {
 static const clip_value_case clip_value_cases[] = {
     {.n = 0, .limit = 1},        {.n = 1, .limit = 0.5f, .off = 1}, {.n = 17, .limit = 5, .off = 3},
     {.n = 67, .limit = 0.5f},    {.n = 1031, .limit = 0, .off = 2}, {.n = 4099, .limit = 1.5f, .off = 5},
+    {.n = 100003, .limit = 1, .off = 1},
 };
 
 static void test_clip_value(void) {
@@ -210,6 +215,7 @@ static const dropout_case dropout_cases[] = {
     {.n = 1031, .p = 0.5f, .seed = 0xDEADBEEFCAFEull, .counter = (1ull << 33) + 3, .inplace = 1},
     {.n = 4099, .p = 0.9f, .seed = 7, .counter = (1ull << 34) - 2, .off = 1}, /* counter crosses 2^34 */
     {.n = 4099, .p = 0.5f, .seed = (1ull << 40) + 1, .counter = 123456789, .inplace = 1, .off = 4},
+    {.n = 100003, .p = 0.25f, .seed = 99, .counter = 17, .off = 3},
 };
 
 static void test_dropout(void) {

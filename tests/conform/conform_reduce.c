@@ -15,7 +15,7 @@ static const add_bias_case add_bias_cases[] = {
     {.rows = 5, .cols = 0, .ldy = 2, .off = 2}, {.rows = 1, .cols = 1, .ldy = 1},
     {.rows = 3, .cols = 17, .ldy = 17},         {.rows = 17, .cols = 3, .ldy = 8, .off = 2},
     {.rows = 67, .cols = 67, .ldy = 70, .off = 1}, {.rows = 1, .cols = 1031, .ldy = 1031, .off = 3},
-    {.rows = 4, .cols = 17, .ldy = 40},
+    {.rows = 4, .cols = 17, .ldy = 40},         {.rows = 1000, .cols = 129, .ldy = 133, .off = 1},
 };
 
 static void test_add_bias(void) {
@@ -51,6 +51,7 @@ static const sum_rows_case sum_rows_cases[] = {
     {.rows = 67, .cols = 67, .ldx = 70, .beta = 0.5f, .off = 1},
     {.rows = 1031, .cols = 3, .ldx = 3, .beta = 0, .off = 3},
     {.rows = 5, .cols = 1031, .ldx = 1031, .beta = 1},
+    {.rows = 5000, .cols = 70, .ldx = 71, .beta = 0.5f, .off = 1},
 };
 
 static void test_sum_rows(void) {
@@ -82,7 +83,7 @@ typedef struct {
 
 static const sum_sq_case sum_sq_cases[] = {
     {.n = 0},   {.n = 1, .off = 1},       {.n = 3},           {.n = 17, .off = 3},
-    {.n = 67},  {.n = 1031, .off = 2},    {.n = 4099, .off = 5},
+    {.n = 67},  {.n = 1031, .off = 2},    {.n = 4099, .off = 5},    {.n = 40009, .off = 1},
 };
 
 /* "The summation order is fixed by the backend and must not depend on its thread count": when the target has
@@ -96,7 +97,7 @@ static void sum_sq_thread_counts(void) {
         recur_clear_error(); /* no such option: nothing to check */
         return;
     }
-    const size_t n = 4099;
+    const size_t n = 40009;
     ct_case *c = ct_case_begin("n=%zu under threads=1,2,3,7: identical bits (option was %s)", n, orig);
     ct_case_offset(c, 1);
     ct_tensor *x = ct_vec(c, "x", CT_IN, n);
