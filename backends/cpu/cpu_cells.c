@@ -1,0 +1,244 @@
+/*
+ * Recurrent cell ops of the cpu backend, split over samples (rows b) on the pool. A valid row runs the
+ * SIMD row kernel of cpu_simd.h when the device's ISA has one; invalid rows (and every row on the generic
+ * ISA) run the ref kernel on that one row (B = 1, lengths advanced to the row), so the held-state rules
+ * live in one place, backends/ref/ref_cells.c. Either way each row is computed by one thread with the same
+ * code whatever the thread count.
+ */
+#include "cpu_internal.h"
+#include "cpu_simd.h"
+#include "ref_kernels.h"
+
+/* Split only when each thread gets this many elements (B * H) and at least one row. */
+#define MIN_CELL 2048
+
+typedef struct {
+    const cpu_simd_kernels *k;
+    size_t B, H;
+    int flag; /* reset_after / act */
+    float *p[8];
+    const int32_t *lengths;
+    size_t ldy, t;
+} cell_a;
+
+static void run_cell(cpu_dev *d, cpu_task_fn fn, cell_a *a) {
+    cpu_run_parts(d, fn, a, a->B * a->H, MIN_CELL, a->B);
+}
+
+#define ROW(p, b, w) ((p) ? (p) + (b) * (w) : NULL)
+#define LEN(a, b) ((a)->lengths ? (a)->lengths + (b) : NULL)
+#define VALID(a, b) (!(a)->lengths || (int64_t)(a)->t < (int64_t)(a)->lengths[b])
+
+/* ---- LSTM: p = gates, c_prev, c, h_prev, h, y / gates, c_prev, c, dy, dh, dc, dgates ---- */
+
+static void lstm_fwd_t(void *arg, int ith, int nth) {
+    cell_a *a = arg;
+    const size_t H = a->H;
+    float *g = a->p[0], *cp = a->p[1], *c = a->p[2], *hp = a->p[3], *h = a->p[4], *y = a->p[5];
+    if (!a->k) {
+        recur_k_lstm_fwd(a->B, H, g, cp, c, hp, h, y, a->ldy, a->lengths, a->t, ith, nth);
+        return;
+    }
+    size_t lo, hi;
+    recur_k_slice(a->B, ith, nth, &lo, &hi);
+    for (size_t b = lo; b < hi; b++) {
+        if (VALID(a, b)) a->k->lstm_fwd_row(H, g + b * 4 * H, cp + b * H, c + b * H, h + b * H, ROW(y, b, a->ldy));
+        else
+            recur_k_lstm_fwd(1, H, g + b * 4 * H, cp + b * H, c + b * H, ROW(hp, b, H), h + b * H, ROW(y, b, a->ldy),
+                             a->ldy, LEN(a, b), a->t, 0, 1);
+    }
+}
+int cpu_lstm_fwd(void *dev, size_t B, size_t H, recur_ptr gates, recur_ptr c_prev, recur_ptr c, recur_ptr h_prev,
+                 recur_ptr h, recur_ptr y, size_t ldy, recur_ptr lengths, size_t t) {
+    cpu_dev *d = dev;
+    cell_a a = {.k = cpu_simd_for(d->isa), .B = B, .H = H,
+                .p = {cpu_f(gates), cpu_f(c_prev), cpu_f(c), cpu_f(h_prev), cpu_f(h), cpu_f(y)},
+                .lengths = cpu_i(lengths), .ldy = ldy, .t = t};
+    run_cell(d, lstm_fwd_t, &a);
+    return RECUR_OK;
+}
+
+static void lstm_bwd_t(void *arg, int ith, int nth) {
+    cell_a *a = arg;
+    const size_t H = a->H;
+    float *g = a->p[0], *cp = a->p[1], *c = a->p[2], *dy = a->p[3], *dh = a->p[4], *dc = a->p[5], *dg = a->p[6];
+    if (!a->k) {
+        recur_k_lstm_bwd(a->B, H, g, cp, c, dy, a->ldy, dh, dc, dg, a->lengths, a->t, ith, nth);
+        return;
+    }
+    size_t lo, hi;
+    recur_k_slice(a->B, ith, nth, &lo, &hi);
+    for (size_t b = lo; b < hi; b++) {
+        if (VALID(a, b))
+            a->k->lstm_bwd_row(H, g + b * 4 * H, cp + b * H, c + b * H, ROW(dy, b, a->ldy), dh + b * H, dc + b * H,
+                               dg + b * 4 * H);
+        else
+            recur_k_lstm_bwd(1, H, g + b * 4 * H, cp + b * H, c + b * H, ROW(dy, b, a->ldy), a->ldy, dh + b * H,
+                             dc + b * H, dg + b * 4 * H, LEN(a, b), a->t, 0, 1);
+    }
+}
+int cpu_lstm_bwd(void *dev, size_t B, size_t H, recur_ptr gates, recur_ptr c_prev, recur_ptr c, recur_ptr dy,
+                 size_t ldy, recur_ptr dh, recur_ptr dc, recur_ptr dgates, recur_ptr lengths, size_t t) {
+    cpu_dev *d = dev;
+    cell_a a = {.k = cpu_simd_for(d->isa), .B = B, .H = H,
+                .p = {cpu_f(gates), cpu_f(c_prev), cpu_f(c), cpu_f(dy), cpu_f(dh), cpu_f(dc), cpu_f(dgates)},
+                .lengths = cpu_i(lengths), .ldy = ldy, .t = t};
+    run_cell(d, lstm_bwd_t, &a);
+    return RECUR_OK;
+}
+
+/* ---- GRU: p = xg, hg, h_prev, h, y / xg, hg, h_prev, dy, dh, dxg, dhg / xg, hg, h_prev, rh ---- */
+
+static void gru_fwd_t(void *arg, int ith, int nth) {
+    cell_a *a = arg;
+    const size_t H = a->H;
+    float *xg = a->p[0], *hg = a->p[1], *hp = a->p[2], *h = a->p[3], *y = a->p[4];
+    if (!a->k) {
+        recur_k_gru_fwd(a->B, H, a->flag, xg, hg, hp, h, y, a->ldy, a->lengths, a->t, ith, nth);
+        return;
+    }
+    size_t lo, hi;
+    recur_k_slice(a->B, ith, nth, &lo, &hi);
+    for (size_t b = lo; b < hi; b++) {
+        if (VALID(a, b))
+            a->k->gru_fwd_row(H, a->flag, xg + b * 3 * H, hg + b * 3 * H, ROW(hp, b, H), h + b * H, ROW(y, b, a->ldy));
+        else
+            recur_k_gru_fwd(1, H, a->flag, xg + b * 3 * H, hg + b * 3 * H, ROW(hp, b, H), h + b * H, ROW(y, b, a->ldy),
+                            a->ldy, LEN(a, b), a->t, 0, 1);
+    }
+}
+int cpu_gru_fwd(void *dev, size_t B, size_t H, int reset_after, recur_ptr xg, recur_ptr hg, recur_ptr h_prev,
+                recur_ptr h, recur_ptr y, size_t ldy, recur_ptr lengths, size_t t) {
+    cpu_dev *d = dev;
+    cell_a a = {.k = cpu_simd_for(d->isa), .B = B, .H = H, .flag = reset_after != 0,
+                .p = {cpu_f(xg), cpu_f(hg), cpu_f(h_prev), cpu_f(h), cpu_f(y)},
+                .lengths = cpu_i(lengths), .ldy = ldy, .t = t};
+    run_cell(d, gru_fwd_t, &a);
+    return RECUR_OK;
+}
+
+static void gru_bwd_t(void *arg, int ith, int nth) {
+    cell_a *a = arg;
+    const size_t H = a->H;
+    float *xg = a->p[0], *hg = a->p[1], *hp = a->p[2], *dy = a->p[3], *dh = a->p[4], *dxg = a->p[5], *dhg = a->p[6];
+    if (!a->k) {
+        recur_k_gru_bwd(a->B, H, a->flag, xg, hg, hp, dy, a->ldy, dh, dxg, dhg, a->lengths, a->t, ith, nth);
+        return;
+    }
+    size_t lo, hi;
+    recur_k_slice(a->B, ith, nth, &lo, &hi);
+    for (size_t b = lo; b < hi; b++) {
+        if (VALID(a, b))
+            a->k->gru_bwd_row(H, a->flag, xg + b * 3 * H, hg + b * 3 * H, ROW(hp, b, H), ROW(dy, b, a->ldy),
+                              dh + b * H, dxg + b * 3 * H, dhg + b * 3 * H);
+        else
+            recur_k_gru_bwd(1, H, a->flag, xg + b * 3 * H, hg + b * 3 * H, ROW(hp, b, H), ROW(dy, b, a->ldy), a->ldy,
+                            dh + b * H, dxg + b * 3 * H, dhg + b * 3 * H, LEN(a, b), a->t, 0, 1);
+    }
+}
+int cpu_gru_bwd(void *dev, size_t B, size_t H, int reset_after, recur_ptr xg, recur_ptr hg, recur_ptr h_prev,
+                recur_ptr dy, size_t ldy, recur_ptr dh, recur_ptr dxg, recur_ptr dhg, recur_ptr lengths, size_t t) {
+    cpu_dev *d = dev;
+    cell_a a = {.k = cpu_simd_for(d->isa), .B = B, .H = H, .flag = reset_after != 0,
+                .p = {cpu_f(xg), cpu_f(hg), cpu_f(h_prev), cpu_f(dy), cpu_f(dh), cpu_f(dxg), cpu_f(dhg)},
+                .lengths = cpu_i(lengths), .ldy = ldy, .t = t};
+    run_cell(d, gru_bwd_t, &a);
+    return RECUR_OK;
+}
+
+static void gru_reset_t(void *arg, int ith, int nth) {
+    cell_a *a = arg;
+    const size_t H = a->H;
+    float *xg = a->p[0], *hg = a->p[1], *hp = a->p[2], *rh = a->p[3];
+    if (!a->k) {
+        recur_k_gru_reset(a->B, H, xg, hg, hp, rh, a->lengths, a->t, ith, nth);
+        return;
+    }
+    size_t lo, hi;
+    recur_k_slice(a->B, ith, nth, &lo, &hi);
+    for (size_t b = lo; b < hi; b++) {
+        if (VALID(a, b)) a->k->gru_reset_row(H, xg + b * 3 * H, hg + b * 3 * H, ROW(hp, b, H), rh + b * H);
+        else recur_k_gru_reset(1, H, xg + b * 3 * H, hg + b * 3 * H, ROW(hp, b, H), rh + b * H, LEN(a, b), a->t, 0, 1);
+    }
+}
+int cpu_gru_reset(void *dev, size_t B, size_t H, recur_ptr xg, recur_ptr hg, recur_ptr h_prev, recur_ptr rh,
+                  recur_ptr lengths, size_t t) {
+    cpu_dev *d = dev;
+    cell_a a = {.k = cpu_simd_for(d->isa), .B = B, .H = H, .p = {cpu_f(xg), cpu_f(hg), cpu_f(h_prev), cpu_f(rh)},
+                .lengths = cpu_i(lengths), .t = t};
+    run_cell(d, gru_reset_t, &a);
+    return RECUR_OK;
+}
+
+/* p = xg, h_prev, drh, dxg, dhg, dh: no transcendental, the ref kernel on the pool */
+static void gru_reset_bwd_t(void *arg, int ith, int nth) {
+    cell_a *a = arg;
+    recur_k_gru_reset_bwd(a->B, a->H, a->p[0], a->p[1], a->p[2], a->p[3], a->p[4], a->p[5], a->lengths, a->t, ith,
+                          nth);
+}
+int cpu_gru_reset_bwd(void *dev, size_t B, size_t H, recur_ptr xg, recur_ptr h_prev, recur_ptr drh, recur_ptr dxg,
+                      recur_ptr dhg, recur_ptr dh, recur_ptr lengths, size_t t) {
+    cell_a a = {.B = B, .H = H,
+                .p = {cpu_f(xg), cpu_f(h_prev), cpu_f(drh), cpu_f(dxg), cpu_f(dhg), cpu_f(dh)},
+                .lengths = cpu_i(lengths), .t = t};
+    run_cell(dev, gru_reset_bwd_t, &a);
+    return RECUR_OK;
+}
+
+/* ---- Elman RNN: p = pre, h_prev, h, y / h, dy, dh, dpre ---- */
+
+static void rnn_fwd_t(void *arg, int ith, int nth) {
+    cell_a *a = arg;
+    const size_t H = a->H;
+    float *pre = a->p[0], *hp = a->p[1], *h = a->p[2], *y = a->p[3];
+    if (!a->k || a->flag != RECUR_ACT_TANH) {
+        recur_k_rnn_fwd(a->B, H, a->flag, pre, hp, h, y, a->ldy, a->lengths, a->t, ith, nth);
+        return;
+    }
+    size_t lo, hi;
+    recur_k_slice(a->B, ith, nth, &lo, &hi);
+    for (size_t b = lo; b < hi; b++) {
+        if (VALID(a, b)) a->k->rnn_tanh_row(H, pre + b * H, h + b * H, ROW(y, b, a->ldy));
+        else
+            recur_k_rnn_fwd(1, H, a->flag, pre + b * H, ROW(hp, b, H), h + b * H, ROW(y, b, a->ldy), a->ldy, LEN(a, b),
+                            a->t, 0, 1);
+    }
+}
+int cpu_rnn_fwd(void *dev, size_t B, size_t H, int act, recur_ptr pre, recur_ptr h_prev, recur_ptr h, recur_ptr y,
+                size_t ldy, recur_ptr lengths, size_t t) {
+    if (act != RECUR_ACT_TANH && act != RECUR_ACT_RELU)
+        return cpu_error(RECUR_E_INVALID, "cpu: unknown RNN activation %d (tanh or relu)", act);
+    cpu_dev *d = dev;
+    cell_a a = {.k = cpu_simd_for(d->isa), .B = B, .H = H, .flag = act,
+                .p = {cpu_f(pre), cpu_f(h_prev), cpu_f(h), cpu_f(y)}, .lengths = cpu_i(lengths), .ldy = ldy, .t = t};
+    run_cell(d, rnn_fwd_t, &a);
+    return RECUR_OK;
+}
+
+static void rnn_bwd_t(void *arg, int ith, int nth) {
+    cell_a *a = arg;
+    const size_t H = a->H;
+    float *h = a->p[0], *dy = a->p[1], *dh = a->p[2], *dp = a->p[3];
+    if (!a->k) {
+        recur_k_rnn_bwd(a->B, H, a->flag, h, dy, a->ldy, dh, dp, a->lengths, a->t, ith, nth);
+        return;
+    }
+    size_t lo, hi;
+    recur_k_slice(a->B, ith, nth, &lo, &hi);
+    for (size_t b = lo; b < hi; b++) {
+        if (VALID(a, b)) a->k->rnn_bwd_row(H, a->flag == RECUR_ACT_RELU, h + b * H, ROW(dy, b, a->ldy), dh + b * H, dp + b * H);
+        else
+            recur_k_rnn_bwd(1, H, a->flag, h + b * H, ROW(dy, b, a->ldy), a->ldy, dh + b * H, dp + b * H, LEN(a, b),
+                            a->t, 0, 1);
+    }
+}
+int cpu_rnn_bwd(void *dev, size_t B, size_t H, int act, recur_ptr h, recur_ptr dy, size_t ldy, recur_ptr dh,
+                recur_ptr dpre, recur_ptr lengths, size_t t) {
+    if (act != RECUR_ACT_TANH && act != RECUR_ACT_RELU)
+        return cpu_error(RECUR_E_INVALID, "cpu: unknown RNN activation %d (tanh or relu)", act);
+    cpu_dev *d = dev;
+    cell_a a = {.k = cpu_simd_for(d->isa), .B = B, .H = H, .flag = act,
+                .p = {cpu_f(h), cpu_f(dy), cpu_f(dh), cpu_f(dpre)}, .lengths = cpu_i(lengths), .ldy = ldy, .t = t};
+    run_cell(d, rnn_bwd_t, &a);
+    return RECUR_OK;
+}

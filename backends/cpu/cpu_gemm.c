@@ -1,0 +1,345 @@
+/*
+ * SGEMM driver: ISA choice, the portable kernel, packing fallbacks, cache blocking and the thread split.
+ *
+ * Loop nest per thread region (rows [m0, m1) x columns [n0, n1) of one C_k), GotoBLAS order:
+ *   for jc in NC blocks of N:                  B block (KC x NC) packed, lives in L2/L3
+ *     for pc in KC blocks of K:                (blocks depend on K only: determinism)
+ *       pack op(B)[pc.., jc..]
+ *       for ic in MC blocks of M:              A block (MC x KC) packed, lives in L2
+ *         pack op(A)[ic.., pc..]
+ *         for jr in NR panels, ir in MR panels: micro-kernel on one tile (B micro-panel stays in L1)
+ *
+ * Threads: the work is split, once per call, into nt regions: either whole matrices of the batch, or a
+ * pm x pn grid over one matrix (picked by a small cost model: largest region's FMAs plus its packing).
+ * Each thread packs into its own scratch buffer, so there is no barrier inside a call. Small problems use
+ * fewer threads (CPU_GEMM_MIN_FLOPS per thread) so a tiny GEMM never pays for waking the pool.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cpu_gemm.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+
+/* ---- ISA ---- */
+
+int cpu_isa_detect(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return CPU_ISA_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return CPU_ISA_AVX2;
+#endif
+    return CPU_ISA_GENERIC;
+}
+
+const char *cpu_isa_name(int isa) {
+    switch (isa) {
+    case CPU_ISA_AVX512: return "avx512";
+    case CPU_ISA_AVX2: return "avx2";
+    default: return "generic";
+    }
+}
+
+int cpu_isa_parse(const char *s) {
+    if (!s) return -1;
+    if (!strcmp(s, "auto")) return cpu_isa_detect();
+    if (!strcmp(s, "avx512")) return CPU_ISA_AVX512;
+    if (!strcmp(s, "avx2")) return CPU_ISA_AVX2;
+    if (!strcmp(s, "generic")) return CPU_ISA_GENERIC;
+    return -1;
+}
+
+const cpu_gemm_kernel *cpu_gemm_kernel_for(int isa) {
+#if defined(__x86_64__)
+    if (isa == CPU_ISA_AVX512) return &cpu_gemm_avx512;
+    if (isa == CPU_ISA_AVX2) return &cpu_gemm_avx2;
+#else
+    (void)isa;
+#endif
+    return &cpu_gemm_generic;
+}
+
+/* ---- packing, portable (also the edge cases of the SIMD packers) ---- */
+
+void cpu_pack_a_generic(size_t mc, size_t kc, const float *A, size_t lda, int trans, float *dst, int MR);
+void cpu_pack_b_generic(size_t kc, size_t nc, const float *B, size_t ldb, int trans, float *dst, int NR);
+
+void cpu_pack_a_generic(size_t mc, size_t kc, const float *A, size_t lda, int trans, float *dst, int MR) {
+    for (size_t i0 = 0; i0 < mc; i0 += (size_t)MR, dst += kc * (size_t)MR) {
+        const size_t h = mc - i0 < (size_t)MR ? mc - i0 : (size_t)MR;
+        if (trans) {
+            const float *src = A + i0;
+            for (size_t k = 0; k < kc; k++, src += lda) {
+                float *d = dst + k * (size_t)MR;
+                for (size_t i = 0; i < h; i++) d[i] = src[i];
+                for (size_t i = h; i < (size_t)MR; i++) d[i] = 0.0f;
+            }
+        } else {
+            const float *src = A + i0 * lda;
+            for (size_t i = 0; i < h; i++)
+                for (size_t k = 0; k < kc; k++) dst[k * (size_t)MR + i] = src[i * lda + k];
+            for (size_t i = h; i < (size_t)MR; i++)
+                for (size_t k = 0; k < kc; k++) dst[k * (size_t)MR + i] = 0.0f;
+        }
+    }
+}
+
+void cpu_pack_b_generic(size_t kc, size_t nc, const float *B, size_t ldb, int trans, float *dst, int NR) {
+    for (size_t j0 = 0; j0 < nc; j0 += (size_t)NR, dst += kc * (size_t)NR) {
+        const size_t w = nc - j0 < (size_t)NR ? nc - j0 : (size_t)NR;
+        if (!trans) {
+            const float *src = B + j0;
+            for (size_t k = 0; k < kc; k++, src += ldb) {
+                float *d = dst + k * (size_t)NR;
+                for (size_t j = 0; j < w; j++) d[j] = src[j];
+                for (size_t j = w; j < (size_t)NR; j++) d[j] = 0.0f;
+            }
+        } else {
+            const float *src = B + j0 * ldb;
+            for (size_t j = 0; j < w; j++)
+                for (size_t k = 0; k < kc; k++) dst[k * (size_t)NR + j] = src[j * ldb + k];
+            for (size_t j = w; j < (size_t)NR; j++)
+                for (size_t k = 0; k < kc; k++) dst[k * (size_t)NR + j] = 0.0f;
+        }
+    }
+}
+
+/* ---- the portable kernel: 4 x 16, plain C (compilers vectorise the j loops) ---- */
+
+#define KG_MR 4
+#define KG_NR 16
+
+static void kgen(size_t kc, const float *a, const float *b, float *c, size_t ldc, int mr, int nr, float alpha,
+                 float beta) {
+    float acc[KG_MR][KG_NR];
+    memset(acc, 0, sizeof acc);
+    for (size_t k = 0; k < kc; k++, a += KG_MR, b += KG_NR)
+        for (int i = 0; i < KG_MR; i++) {
+            const float ai = a[i];
+            for (int j = 0; j < KG_NR; j++) acc[i][j] += ai * b[j];
+        }
+    for (int i = 0; i < mr; i++) {
+        float *ci = c + (size_t)i * ldc;
+        if (beta == 0.0f)
+            for (int j = 0; j < nr; j++) ci[j] = alpha * acc[i][j];
+        else
+            for (int j = 0; j < nr; j++) ci[j] = alpha * acc[i][j] + beta * ci[j];
+    }
+}
+
+static void pack_a_gen(size_t mc, size_t kc, const float *A, size_t lda, int trans, float *dst) {
+    cpu_pack_a_generic(mc, kc, A, lda, trans, dst, KG_MR);
+}
+
+static void pack_b_gen(size_t kc, size_t nc, const float *B, size_t ldb, int trans, float *dst) {
+    cpu_pack_b_generic(kc, nc, B, ldb, trans, dst, KG_NR);
+}
+
+const cpu_gemm_kernel cpu_gemm_generic = {
+    .name = "generic",
+    .mr = KG_MR,
+    .nr = KG_NR,
+    .mc = 128,
+    .kc = 256,
+    .nc = 1024,
+    .ukernel = kgen,
+    .pack_a = pack_a_gen,
+    .pack_b = pack_b_gen,
+};
+
+/* ---- the driver ---- */
+
+typedef struct gemm_plan {
+    const cpu_gemm_kernel *kr;
+    cpu_pool *pool;
+    int ta, tb;
+    size_t M, N, K;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    size_t lda, ldb, ldc, sa, sb, sc, batch;
+    size_t kc;      /* K block, a function of K only */
+    int nt;         /* threads used */
+    int by_batch;   /* threads take whole matrices of the batch */
+    int pm, pn;     /* else: a pm x pn grid of regions over each matrix */
+    int direct_b;   /* few-rows path: the kernel reads op(B) in place (not transposed) */
+    int dot;        /* M <= kr->dot_nt_max_m, A not transposed, B transposed: dot products, no packing */
+    size_t b_off;   /* scratch layout (floats): packed B at 0, packed A at a_off */
+    size_t a_off;
+} gemm_plan;
+
+static inline size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
+static inline size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
+static inline size_t round_up(size_t a, size_t b) { return ceil_div(a, b) * b; }
+
+static void gemm_region(const gemm_plan *p, size_t bi, size_t m0, size_t m1, size_t n0, size_t n1, float *ws) {
+    const cpu_gemm_kernel *kr = p->kr;
+    const size_t MR = (size_t)kr->mr, NR = (size_t)kr->nr;
+    const float *A = p->A + bi * p->sa, *B = p->B + bi * p->sb;
+    float *C = p->C + bi * p->sc;
+    if (p->dot) {
+        kr->dot_nt(m1 - m0, n0, n1, p->K, p->alpha, A + m0 * p->lda, p->lda, B, p->ldb, p->beta, C + m0 * p->ldc,
+                   p->ldc);
+        return;
+    }
+    float *bp = ws + p->b_off, *ap = ws + p->a_off;
+    if (m1 - m0 <= kr->mc) {
+        /* Few rows (the recurrent step: M = batch): A is packed once per K block, and each B micro-panel is
+         * packed right before the tiles that use it, so it is still in L1 (no B block round trip via L2/L3). */
+        for (size_t pc = 0; pc < p->K; pc += p->kc) {
+            const size_t kc = min_sz(p->kc, p->K - pc), mc = m1 - m0;
+            const float beta = pc == 0 ? p->beta : 1.0f;
+            kr->pack_a(mc, kc, p->ta ? A + pc * p->lda + m0 : A + m0 * p->lda + pc, p->lda, p->ta, ap);
+            for (size_t jr = n0; jr < n1; jr += NR) {
+                const int nr = (int)min_sz(NR, n1 - jr);
+                float *cj = C + m0 * p->ldc + jr;
+                if (p->direct_b) { /* B rows are contiguous in N: the kernel reads them in place */
+                    const float *bj = B + pc * p->ldb + jr;
+                    for (size_t ir = 0; ir < mc; ir += MR)
+                        kr->ukernel_direct(kc, ap + ir * kc, bj, p->ldb, cj + ir * p->ldc, p->ldc,
+                                           (int)min_sz(MR, mc - ir), nr, p->alpha, beta);
+                    continue;
+                }
+                kr->pack_b(kc, (size_t)nr, p->tb ? B + jr * p->ldb + pc : B + pc * p->ldb + jr, p->ldb, p->tb, bp);
+                for (size_t ir = 0; ir < mc; ir += MR)
+                    kr->ukernel(kc, ap + ir * kc, bp, cj + ir * p->ldc, p->ldc, (int)min_sz(MR, mc - ir), nr, p->alpha,
+                                beta);
+            }
+        }
+        return;
+    }
+    for (size_t jc = n0; jc < n1; jc += kr->nc) {
+        const size_t nc = min_sz(kr->nc, n1 - jc);
+        for (size_t pc = 0; pc < p->K; pc += p->kc) {
+            const size_t kc = min_sz(p->kc, p->K - pc);
+            const float beta = pc == 0 ? p->beta : 1.0f;
+            kr->pack_b(kc, nc, p->tb ? B + jc * p->ldb + pc : B + pc * p->ldb + jc, p->ldb, p->tb, bp);
+            for (size_t ic = m0; ic < m1; ic += kr->mc) {
+                const size_t mc = min_sz(kr->mc, m1 - ic);
+                kr->pack_a(mc, kc, p->ta ? A + pc * p->lda + ic : A + ic * p->lda + pc, p->lda, p->ta, ap);
+                for (size_t jr = 0; jr < nc; jr += NR) {
+                    const int nr = (int)min_sz(NR, nc - jr);
+                    float *cj = C + ic * p->ldc + jc + jr;
+                    for (size_t ir = 0; ir < mc; ir += MR)
+                        kr->ukernel(kc, ap + ir * kc, bp + jr * kc, cj + ir * p->ldc, p->ldc, (int)min_sz(MR, mc - ir),
+                                    nr, p->alpha, beta);
+                }
+            }
+        }
+    }
+}
+
+static void gemm_task(void *ctx, int ith, int nth) {
+    const gemm_plan *p = ctx;
+    float *ws = cpu_pool_scratch(p->pool, ith);
+    (void)nth;
+    if (p->by_batch) {
+        const size_t b0 = p->batch * (size_t)ith / (size_t)p->nt, b1 = p->batch * (size_t)(ith + 1) / (size_t)p->nt;
+        for (size_t b = b0; b < b1; b++) gemm_region(p, b, 0, p->M, 0, p->N, ws);
+        return;
+    }
+    const size_t MR = (size_t)p->kr->mr, NR = (size_t)p->kr->nr;
+    const size_t tm = ceil_div(p->M, MR), tn = ceil_div(p->N, NR);
+    const size_t im = (size_t)(ith % p->pm), in = (size_t)(ith / p->pm);
+    const size_t m0 = min_sz(p->M, tm * im / (size_t)p->pm * MR), m1 = min_sz(p->M, tm * (im + 1) / (size_t)p->pm * MR);
+    const size_t n0 = min_sz(p->N, tn * in / (size_t)p->pn * NR), n1 = min_sz(p->N, tn * (in + 1) / (size_t)p->pn * NR);
+    if (m0 >= m1 || n0 >= n1) return;
+    for (size_t b = 0; b < p->batch; b++) gemm_region(p, b, m0, m1, n0, n1, ws);
+}
+
+/* C = beta * C (K == 0); beta == 0 writes zeros without reading C. */
+static void scale_c(size_t M, size_t N, float beta, float *C, size_t ldc, size_t sc, size_t batch) {
+    for (size_t b = 0; b < batch; b++)
+        for (size_t i = 0; i < M; i++) {
+            float *c = C + b * sc + i * ldc;
+            if (beta == 0.0f) memset(c, 0, N * sizeof *c);
+            else if (beta != 1.0f)
+                for (size_t j = 0; j < N; j++) c[j] *= beta;
+        }
+}
+
+/* Pick the thread count and the split. */
+static void plan_threads(gemm_plan *p, int nth, double min_flops) {
+    const double flops = 2.0 * (double)p->M * (double)p->N * (double)p->K * (double)p->batch;
+    double cap = flops / (min_flops > 1.0 ? min_flops : 1.0);
+    int nt = nth;
+    if (cap < (double)nt) nt = cap < 1.0 ? 1 : (int)cap;
+    p->nt = nt;
+    p->by_batch = 0;
+    p->pm = p->pn = 1;
+    if (nt == 1) return;
+    if (p->batch >= (size_t)nt && (p->batch % (size_t)nt == 0 || p->batch >= 4 * (size_t)nt)) {
+        p->by_batch = 1;
+        return;
+    }
+    const size_t MR = (size_t)p->kr->mr, NR = (size_t)p->kr->nr;
+    const size_t tm = ceil_div(p->M, MR), tn = ceil_div(p->N, NR);
+    double best = -1.0;
+    for (int pm = 1; pm <= nt; pm++) {
+        if (nt % pm) continue;
+        const int pn = nt / pm;
+        const double rows = (double)min_sz(p->M, ceil_div(tm, (size_t)pm) * MR);
+        const double cols = (double)(ceil_div(tn, (size_t)pn) * NR);
+        /* FMA work of the largest region (16 flops per cycle per FMA lane pair) + packing (~1 cycle/elem) */
+        const double cost = rows * cols * (double)p->K / 16.0 + (rows + cols) * (double)p->K;
+        if (best < 0 || cost < best) {
+            best = cost;
+            p->pm = pm;
+            p->pn = pn;
+        }
+    }
+}
+
+int cpu_sgemm(cpu_pool *pool, int nth, double min_flops, int isa, int trans_a, int trans_b, size_t M, size_t N,
+              size_t K, float alpha, const float *A, size_t lda, size_t stride_a, const float *B, size_t ldb, size_t stride_b, float beta,
+              float *C, size_t ldc, size_t stride_c, size_t batch) {
+    if (M == 0 || N == 0 || batch == 0) return 0;
+    if (K == 0) { /* A and B are not read (they may be NULL) */
+        scale_c(M, N, beta, C, ldc, stride_c, batch);
+        return 0;
+    }
+    gemm_plan p;
+    memset(&p, 0, sizeof p);
+    p.kr = cpu_gemm_kernel_for(isa);
+    p.pool = pool;
+    p.ta = trans_a;
+    p.tb = trans_b;
+    p.M = M;
+    p.N = N;
+    p.K = K;
+    p.alpha = alpha;
+    p.beta = beta;
+    p.A = A;
+    p.B = B;
+    p.C = C;
+    p.lda = lda;
+    p.ldb = ldb;
+    p.ldc = ldc;
+    p.sa = stride_a;
+    p.sb = stride_b;
+    p.sc = stride_c;
+    p.batch = batch;
+    /* K blocks: as even as possible, at most kr->kc, a function of K alone. */
+    p.kc = ceil_div(K, ceil_div(K, p.kr->kc));
+    if (nth < 1) nth = 1;
+    if (nth > cpu_pool_size(pool)) nth = cpu_pool_size(pool);
+    /* The path depends on the shape alone (never on the thread count), so results do not either. */
+    p.direct_b = !trans_b && p.kr->ukernel_direct != NULL;
+    p.dot = !trans_a && trans_b && p.kr->dot_nt && M <= p.kr->dot_nt_max_m;
+    plan_threads(&p, nth, min_flops);
+    const size_t MR = (size_t)p.kr->mr, NR = (size_t)p.kr->nr;
+    const size_t b_floats = p.kc * min_sz(p.kr->nc, round_up(N, NR));
+    const size_t a_floats = p.kc * min_sz(p.kr->mc, round_up(M, MR));
+    p.b_off = 0;
+    p.a_off = round_up(b_floats, 16);
+    cpu_pool_lock(pool);
+    if (cpu_pool_reserve(pool, (p.a_off + a_floats) * sizeof(float))) {
+        cpu_pool_unlock(pool);
+        return ENOMEM;
+    }
+    cpu_pool_run_locked(pool, gemm_task, &p, p.nt);
+    cpu_pool_unlock(pool);
+    return 0;
+}

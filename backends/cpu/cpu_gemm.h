@@ -1,0 +1,74 @@
+/*
+ * SGEMM for the cpu backend: GotoBLAS/BLIS-style packing and cache blocking around a register-tiled
+ * micro-kernel chosen at run time (AVX-512, AVX2+FMA, or portable C).
+ *
+ * Row-major throughout: C (M x N) = alpha op(A) op(B) + beta C, op(A) M x K, op(B) K x N.
+ * The micro-kernel computes an mr x nr tile of C (mr <= MR rows, nr <= NR columns) from a packed A
+ * micro-panel (for each k: MR values of column k of op(A)) and a packed B micro-panel (for each k: NR values
+ * of row k of op(B)); vectors run along N, A values are broadcast.
+ *
+ * Determinism: every element of C is computed the same way whatever the thread count: the K loop is cut
+ * into KC blocks that depend on K only, each block accumulates in increasing k in one FMA chain, and a
+ * block's sum enters C as  c = alpha * acc + beta' * c  (one FMA, beta' = beta for the first block, 1 after).
+ * Threads only decide which tiles a thread computes, never how a tile is computed.
+ */
+#ifndef RECUR_CPU_GEMM_H
+#define RECUR_CPU_GEMM_H
+
+#include <stddef.h>
+
+#include "cpu_pool.h"
+
+enum cpu_isa { CPU_ISA_GENERIC = 0, CPU_ISA_AVX2 = 1, CPU_ISA_AVX512 = 2 };
+
+/* The best ISA this CPU (and OS) supports. */
+int cpu_isa_detect(void);
+const char *cpu_isa_name(int isa);
+/* Parse "avx512" / "avx2" / "generic" (or "auto" = detect); -1 if unknown. */
+int cpu_isa_parse(const char *s);
+
+typedef void (*cpu_ukernel_fn)(size_t kc, const float *a, const float *b, float *c, size_t ldc, int mr, int nr,
+                               float alpha, float beta);
+/* The same tile with B read in place: op(B) row k at b + k * ldb, nr valid columns (not transposed only). */
+typedef void (*cpu_ukernel_direct_fn)(size_t kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc,
+                                      int mr, int nr, float alpha, float beta);
+/* Pack rows [0, mc) x columns [0, kc) of op(A) (A already offset to the block's first element) into
+ * ceil(mc / MR) micro-panels of MR x kc; rows past mc are zero. */
+typedef void (*cpu_pack_a_fn)(size_t mc, size_t kc, const float *A, size_t lda, int trans, float *dst);
+/* Pack rows [0, kc) x columns [0, nc) of op(B) into ceil(nc / NR) micro-panels of kc x NR; columns past
+ * nc are zero. */
+typedef void (*cpu_pack_b_fn)(size_t kc, size_t nc, const float *B, size_t ldb, int trans, float *dst);
+
+typedef struct cpu_gemm_kernel {
+    const char *name;
+    int mr, nr;           /* register tile */
+    size_t mc, kc, nc;    /* cache blocks: mc a multiple of mr, nc of nr */
+    cpu_ukernel_fn ukernel;
+    cpu_ukernel_direct_fn ukernel_direct; /* NULL: always pack B */
+    /* C = alpha A B^T + beta C for M <= dot_nt_max_m rows, columns [n0, n1), by dot products (NULL: none) */
+    void (*dot_nt)(size_t M, size_t n0, size_t n1, size_t K, float alpha, const float *A, size_t lda, const float *B,
+                   size_t ldb, float beta, float *C, size_t ldc);
+    size_t dot_nt_max_m;
+    cpu_pack_a_fn pack_a;
+    cpu_pack_b_fn pack_b;
+} cpu_gemm_kernel;
+
+const cpu_gemm_kernel *cpu_gemm_kernel_for(int isa);
+
+/* Flops per thread below which cpu_sgemm uses fewer threads (a thread costs a wake-up of ~1-5 us). */
+#define CPU_GEMM_MIN_FLOPS (1 << 20)
+
+#if defined(__x86_64__)
+extern const cpu_gemm_kernel cpu_gemm_avx512;
+extern const cpu_gemm_kernel cpu_gemm_avx2;
+#endif
+extern const cpu_gemm_kernel cpu_gemm_generic;
+
+/* The strided-batched SGEMM of recur_ops.gemm over host pointers, on up to `nth` threads of `pool`, each
+ * with at least min_flops flops (CPU_GEMM_MIN_FLOPS; 0 splits even tiny problems, for tests).
+ * Returns 0, or ENOMEM when packing buffers could not be allocated. */
+int cpu_sgemm(cpu_pool *pool, int nth, double min_flops, int isa, int trans_a, int trans_b, size_t M, size_t N,
+              size_t K, float alpha, const float *A, size_t lda, size_t stride_a, const float *B, size_t ldb, size_t stride_b, float beta,
+              float *C, size_t ldc, size_t stride_c, size_t batch);
+
+#endif

@@ -1,0 +1,440 @@
+/*
+ * x86-64 SGEMM micro-kernels and packing routines, compiled with per-function target attributes so that
+ * this file builds with the default -march and the code is only entered after __builtin_cpu_supports said
+ * yes (cpu_isa_detect).
+ *
+ *   AVX-512: 12 x 32 tile = 24 zmm accumulators; per k two 16-wide loads of packed B and 12 broadcasts of
+ *            packed A straight from memory (vfmadd231ps zmm, zmm, m32{1to16}). Partial tiles: the row count
+ *            is a compile-time constant of one of 12 specialised bodies; partial columns use masked loads
+ *            and stores.
+ *   AVX2:    6 x 16 tile = 12 ymm accumulators (the BLIS Haswell shape); partial columns go through a
+ *            small buffer.
+ *
+ * Both write c = alpha * acc + beta * c as one FMA on beta * c (beta == 0: alpha * acc, C never read), the
+ * rounding every other path of cpu_gemm.c uses too.
+ */
+#include "cpu_gemm.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <string.h>
+
+void cpu_pack_a_generic(size_t mc, size_t kc, const float *A, size_t lda, int trans, float *dst, int MR);
+void cpu_pack_b_generic(size_t kc, size_t nc, const float *B, size_t ldb, int trans, float *dst, int NR);
+
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#define T512 __attribute__((target("avx512f,avx2,fma")))
+#define T256 __attribute__((target("avx2,fma")))
+
+/* ================================ AVX-512: 12 x 32 ================================ */
+
+#define K512_MR 12
+#define K512_NR 32
+#ifndef K512_MC
+#define K512_MC 144
+#endif
+#ifndef K512_KC
+#define K512_KC 256
+#endif
+#ifndef K512_NC
+#define K512_NC 2048
+#endif
+
+static ALWAYS_INLINE T512 void st512(float *ci, __m512 x0, __m512 x1, __m512 va, __m512 vb, int bz) {
+    if (bz) {
+        _mm512_storeu_ps(ci, _mm512_mul_ps(x0, va));
+        _mm512_storeu_ps(ci + 16, _mm512_mul_ps(x1, va));
+    } else {
+        _mm512_storeu_ps(ci, _mm512_fmadd_ps(x0, va, _mm512_mul_ps(vb, _mm512_loadu_ps(ci))));
+        _mm512_storeu_ps(ci + 16, _mm512_fmadd_ps(x1, va, _mm512_mul_ps(vb, _mm512_loadu_ps(ci + 16))));
+    }
+}
+
+static ALWAYS_INLINE T512 void st512m(float *ci, __m512 x0, __m512 x1, __m512 va, __m512 vb, int bz,
+                                       __mmask16 m0, __mmask16 m1) {
+    if (bz) {
+        _mm512_mask_storeu_ps(ci, m0, _mm512_mul_ps(x0, va));
+        _mm512_mask_storeu_ps(ci + 16, m1, _mm512_mul_ps(x1, va));
+    } else {
+        _mm512_mask_storeu_ps(ci, m0, _mm512_fmadd_ps(x0, va, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m0, ci))));
+        _mm512_mask_storeu_ps(ci + 16, m1,
+                              _mm512_fmadd_ps(x1, va, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m1, ci + 16))));
+    }
+}
+
+#define R512_DECL(i) __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = _mm512_setzero_ps();
+#define R512_FMA(i)                                                                                          \
+    if (MR > i) {                                                                                            \
+        const __m512 ai = _mm512_set1_ps(a[i]);                                                              \
+        c##i##0 = _mm512_fmadd_ps(ai, b0, c##i##0);                                                          \
+        c##i##1 = _mm512_fmadd_ps(ai, b1, c##i##1);                                                          \
+    }
+#define R512_PF(i) \
+    if (MR > i) { \
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0); \
+        _mm_prefetch((const char *)(c + i * ldc + 31), _MM_HINT_T0); \
+    }
+#define R512_ST(i) \
+    if (MR > i) st512(c + i * ldc, c##i##0, c##i##1, va, vb, bz);
+#define R512_STM(i) \
+    if (MR > i) st512m(c + i * ldc, c##i##0, c##i##1, va, vb, bz, m0, m1);
+#define R512_ALL(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+
+/* direct (a compile-time constant): B is op(B) itself, row k at b + k * bs (unaligned, nr columns valid; a
+ * partial panel is read with masked loads); else B is a packed panel (bs = 32, aligned, zero-padded). */
+static ALWAYS_INLINE T512 void k512_body(const int MR, const int direct, size_t kc, const float *a, const float *b,
+                                         size_t bs, float *c, size_t ldc, int nr, float alpha, float beta) {
+    R512_ALL(R512_DECL)
+    R512_ALL(R512_PF)
+    const __mmask16 m0 = (__mmask16)(nr >= 16 ? 0xffff : (1u << nr) - 1);
+    const __mmask16 m1 = (__mmask16)(nr <= 16 ? 0 : (1u << (nr - 16)) - 1);
+    if (!direct || nr == K512_NR) {
+        for (size_t k = 0; k < kc; k++) {
+            const __m512 b0 = direct ? _mm512_loadu_ps(b) : _mm512_load_ps(b);
+            const __m512 b1 = direct ? _mm512_loadu_ps(b + 16) : _mm512_load_ps(b + 16);
+            R512_ALL(R512_FMA)
+            a += K512_MR;
+            b += bs;
+        }
+    } else {
+        for (size_t k = 0; k < kc; k++) {
+            const __m512 b0 = _mm512_maskz_loadu_ps(m0, b), b1 = _mm512_maskz_loadu_ps(m1, b + 16);
+            R512_ALL(R512_FMA)
+            a += K512_MR;
+            b += bs;
+        }
+    }
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    const int bz = beta == 0.0f;
+    if (nr == K512_NR) {
+        R512_ALL(R512_ST)
+    } else {
+        R512_ALL(R512_STM)
+    }
+}
+
+#define K512_CASES(direct, bs)                                                                 \
+    switch (mr) {                                                                              \
+    case 12: k512_body(12, direct, kc, a, b, bs, c, ldc, nr, alpha, beta); break;              \
+    case 11: k512_body(11, direct, kc, a, b, bs, c, ldc, nr, alpha, beta); break;              \
+    case 10: k512_body(10, direct, kc, a, b, bs, c, ldc, nr, alpha, beta); break;              \
+    case 9: k512_body(9, direct, kc, a, b, bs, c, ldc, nr, alpha, beta); break;                \
+    case 8: k512_body(8, direct, kc, a, b, bs, c, ldc, nr, alpha, beta); break;                \
+    case 7: k512_body(7, direct, kc, a, b, bs, c, ldc, nr, alpha, beta); break;                \
+    case 6: k512_body(6, direct, kc, a, b, bs, c, ldc, nr, alpha, beta); break;                \
+    case 5: k512_body(5, direct, kc, a, b, bs, c, ldc, nr, alpha, beta); break;                \
+    case 4: k512_body(4, direct, kc, a, b, bs, c, ldc, nr, alpha, beta); break;                \
+    case 3: k512_body(3, direct, kc, a, b, bs, c, ldc, nr, alpha, beta); break;                \
+    case 2: k512_body(2, direct, kc, a, b, bs, c, ldc, nr, alpha, beta); break;                \
+    default: k512_body(1, direct, kc, a, b, bs, c, ldc, nr, alpha, beta); break;               \
+    }
+
+static T512 void k512(size_t kc, const float *a, const float *b, float *c, size_t ldc, int mr, int nr, float alpha,
+                      float beta) {
+    K512_CASES(0, K512_NR)
+}
+
+static T512 void k512_direct(size_t kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc, int mr,
+                             int nr, float alpha, float beta) {
+    K512_CASES(1, ldb)
+}
+
+/* ---- few rows, B transposed (C = A B^T, M <= 4): dot products along K, B rows read in place ----
+ * Each C element: 16 lane sums over k (k mod 16), reduced by a fixed shuffle tree, then
+ * c = alpha * sum + beta * c (FMA on beta * c; beta == 0: C not read). Columns [n0, n1). */
+#define DOT_NJ 8
+
+static ALWAYS_INLINE T512 float hsum512(__m512 v) {
+    __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v),
+                             _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+    q = _mm_add_ss(q, _mm_movehdup_ps(q));
+    return _mm_cvtss_f32(q);
+}
+
+static ALWAYS_INLINE T512 void dot_block(const int MI, const int NJ, size_t K, float alpha, const float *A, size_t lda,
+                                         const float *B, size_t ldb, float beta, float *C, size_t ldc) {
+    __m512 acc[4][DOT_NJ];
+    _Pragma("GCC unroll 8") for (int i = 0; i < MI; i++)
+        _Pragma("GCC unroll 8") for (int j = 0; j < NJ; j++) acc[i][j] = _mm512_setzero_ps();
+    size_t k = 0;
+    for (; k + 16 <= K; k += 16) {
+        __m512 b[DOT_NJ];
+        _Pragma("GCC unroll 8") for (int j = 0; j < NJ; j++) b[j] = _mm512_loadu_ps(B + (size_t)j * ldb + k);
+        _Pragma("GCC unroll 8") for (int i = 0; i < MI; i++) {
+            const __m512 a = _mm512_loadu_ps(A + (size_t)i * lda + k);
+            _Pragma("GCC unroll 8") for (int j = 0; j < NJ; j++) acc[i][j] = _mm512_fmadd_ps(a, b[j], acc[i][j]);
+        }
+    }
+    if (k < K) {
+        const __mmask16 m = (__mmask16)((1u << (K - k)) - 1);
+        __m512 b[DOT_NJ];
+        _Pragma("GCC unroll 8") for (int j = 0; j < NJ; j++) b[j] = _mm512_maskz_loadu_ps(m, B + (size_t)j * ldb + k);
+        _Pragma("GCC unroll 8") for (int i = 0; i < MI; i++) {
+            const __m512 a = _mm512_maskz_loadu_ps(m, A + (size_t)i * lda + k);
+            _Pragma("GCC unroll 8") for (int j = 0; j < NJ; j++) acc[i][j] = _mm512_fmadd_ps(a, b[j], acc[i][j]);
+        }
+    }
+    _Pragma("GCC unroll 8") for (int i = 0; i < MI; i++)
+        _Pragma("GCC unroll 8") for (int j = 0; j < NJ; j++) {
+            float *c = C + (size_t)i * ldc + j;
+            const float s = hsum512(acc[i][j]);
+            if (beta == 0.0f) *c = alpha * s;
+            else _mm_store_ss(c, _mm_fmadd_ss(_mm_set_ss(s), _mm_set_ss(alpha), _mm_set_ss(beta * *c)));
+        }
+}
+
+#define DOT_J(MI)                                                                                           \
+    do {                                                                                                    \
+        size_t j = n0;                                                                                      \
+        const size_t nj = MI == 1 ? 8 : 4;                                                                  \
+        for (; j + nj <= n1; j += nj)                                                                       \
+            dot_block(MI, MI == 1 ? 8 : 4, K, alpha, A + i * lda, lda, B + j * ldb, ldb, beta, C + i * ldc + j, ldc); \
+        for (; j < n1; j++) dot_block(MI, 1, K, alpha, A + i * lda, lda, B + j * ldb, ldb, beta, C + i * ldc + j, ldc); \
+    } while (0)
+
+static T512 void dot_nt512(size_t M, size_t n0, size_t n1, size_t K, float alpha, const float *A, size_t lda,
+                           const float *B, size_t ldb, float beta, float *C, size_t ldc) {
+    for (size_t i = 0; i < M; i += 4) {
+        switch (M - i >= 4 ? 4 : M - i) {
+        case 4: DOT_J(4); break;
+        case 3: DOT_J(3); break;
+        case 2: DOT_J(2); break;
+        default: DOT_J(1); break;
+        }
+    }
+}
+
+/* ---- packing ---- */
+
+/* 8 x 8 transpose of rows r[0..7] (8 floats each) in registers. */
+static ALWAYS_INLINE T256 void tr8x8(__m256 *r) {
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
+/* Transposing pack: dst[k * W + j] = src[j * ld + k] for j < 8 (rows j0..j0+7 of src), k < kc, into a
+ * panel of width W, 8 columns starting at dst. Full 8-row groups only. */
+static ALWAYS_INLINE T256 void pack_t8(size_t kc, const float *src, size_t ld, float *dst, int W) {
+    size_t k = 0;
+    for (; k + 8 <= kc; k += 8) {
+        __m256 r[8];
+        for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(src + j * ld + k);
+        tr8x8(r);
+        for (int q = 0; q < 8; q++) _mm256_storeu_ps(dst + (k + q) * W, r[q]);
+    }
+    for (; k < kc; k++)
+        for (int j = 0; j < 8; j++) dst[k * W + j] = src[j * ld + k];
+}
+
+/* The same for 4 rows: dst[k * W + j] = src[j * ld + k], j < 4. */
+static ALWAYS_INLINE T256 void pack_t4(size_t kc, const float *src, size_t ld, float *dst, int W) {
+    size_t k = 0;
+    for (; k + 8 <= kc; k += 8) {
+        const __m256 r0 = _mm256_loadu_ps(src + k), r1 = _mm256_loadu_ps(src + ld + k);
+        const __m256 r2 = _mm256_loadu_ps(src + 2 * ld + k), r3 = _mm256_loadu_ps(src + 3 * ld + k);
+        const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+        const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+        const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE); /* k, k+1 | +4 */
+        const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE); /* k+2, k+3 | +4 */
+        _mm_storeu_ps(dst + (k + 0) * W, _mm256_castps256_ps128(u0));
+        _mm_storeu_ps(dst + (k + 1) * W, _mm256_castps256_ps128(u1));
+        _mm_storeu_ps(dst + (k + 2) * W, _mm256_castps256_ps128(u2));
+        _mm_storeu_ps(dst + (k + 3) * W, _mm256_castps256_ps128(u3));
+        _mm_storeu_ps(dst + (k + 4) * W, _mm256_extractf128_ps(u0, 1));
+        _mm_storeu_ps(dst + (k + 5) * W, _mm256_extractf128_ps(u1, 1));
+        _mm_storeu_ps(dst + (k + 6) * W, _mm256_extractf128_ps(u2, 1));
+        _mm_storeu_ps(dst + (k + 7) * W, _mm256_extractf128_ps(u3, 1));
+    }
+    for (; k < kc; k++)
+        for (int j = 0; j < 4; j++) dst[k * W + j] = src[j * ld + k];
+}
+
+/* op(B) panels of 32 columns; trans: op(B)[k][j] = B[j * ldb + k]. */
+static T512 void pack_b512(size_t kc, size_t nc, const float *B, size_t ldb, int trans, float *dst) {
+    for (size_t j0 = 0; j0 < nc; j0 += K512_NR, dst += kc * K512_NR) {
+        const size_t w = nc - j0 < K512_NR ? nc - j0 : K512_NR;
+        if (!trans) {
+            const __mmask16 m0 = (__mmask16)(w >= 16 ? 0xffff : (1u << w) - 1);
+            const __mmask16 m1 = (__mmask16)(w <= 16 ? 0 : (1u << (w - 16)) - 1);
+            const float *src = B + j0;
+            if (w == K512_NR) {
+                for (size_t k = 0; k < kc; k++, src += ldb) {
+                    _mm512_store_ps(dst + k * K512_NR, _mm512_loadu_ps(src));
+                    _mm512_store_ps(dst + k * K512_NR + 16, _mm512_loadu_ps(src + 16));
+                }
+            } else {
+                for (size_t k = 0; k < kc; k++, src += ldb) {
+                    _mm512_store_ps(dst + k * K512_NR, _mm512_maskz_loadu_ps(m0, src));
+                    _mm512_store_ps(dst + k * K512_NR + 16, _mm512_maskz_loadu_ps(m1, src + 16));
+                }
+            }
+        } else if (w == K512_NR) {
+            const float *src = B + j0 * ldb;
+            for (int g = 0; g < K512_NR / 8; g++) pack_t8(kc, src + (size_t)g * 8 * ldb, ldb, dst + g * 8, K512_NR);
+        } else {
+            cpu_pack_b_generic(kc, w, B + j0 * ldb, ldb, 1, dst, K512_NR);
+        }
+    }
+}
+
+/* op(A) panels of 12 rows; trans: op(A)[i][k] = A[k * lda + i]. */
+static T512 void pack_a512(size_t mc, size_t kc, const float *A, size_t lda, int trans, float *dst) {
+    for (size_t i0 = 0; i0 < mc; i0 += K512_MR, dst += kc * K512_MR) {
+        const size_t h = mc - i0 < K512_MR ? mc - i0 : K512_MR;
+        if (trans) {
+            const __mmask16 m = (__mmask16)((1u << h) - 1);
+            const float *src = A + i0;
+            /* 12 floats per k: masked 16-wide loads and stores (the store's upper 4 lanes are masked off). */
+            for (size_t k = 0; k < kc; k++, src += lda)
+                _mm512_mask_storeu_ps(dst + k * K512_MR, 0x0fff, _mm512_maskz_loadu_ps(m, src));
+        } else if (h == K512_MR) {
+            const float *src = A + i0 * lda;
+            pack_t8(kc, src, lda, dst, K512_MR);
+            pack_t4(kc, src + 8 * lda, lda, dst + 8, K512_MR); /* rows 8..11 */
+        } else {
+            cpu_pack_a_generic(h, kc, A + i0 * lda, lda, 0, dst, K512_MR);
+        }
+    }
+}
+
+const cpu_gemm_kernel cpu_gemm_avx512 = {
+    .name = "avx512",
+    .mr = K512_MR,
+    .nr = K512_NR,
+    .mc = K512_MC,
+    .kc = K512_KC,
+    .nc = K512_NC,
+    .ukernel = k512,
+    .ukernel_direct = k512_direct,
+    .dot_nt = dot_nt512,
+    .dot_nt_max_m = 16,
+    .pack_a = pack_a512,
+    .pack_b = pack_b512,
+};
+
+/* ================================ AVX2 + FMA: 6 x 16 ================================ */
+
+#define K256_MR 6
+#define K256_NR 16
+
+#define R256_DECL(i) __m256 c##i##0 = _mm256_setzero_ps(), c##i##1 = _mm256_setzero_ps();
+#define R256_FMA(i)                                                                                          \
+    if (MR > i) {                                                                                            \
+        const __m256 ai = _mm256_broadcast_ss(a + i);                                                        \
+        c##i##0 = _mm256_fmadd_ps(ai, b0, c##i##0);                                                          \
+        c##i##1 = _mm256_fmadd_ps(ai, b1, c##i##1);                                                          \
+    }
+#define R256_PF(i) \
+    if (MR > i) { \
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0); \
+        _mm_prefetch((const char *)(c + i * ldc + 15), _MM_HINT_T0); \
+    }
+#define R256_ST(i)                                                                                             \
+    if (MR > i) {                                                                                              \
+        float *ci = cb + i * cld;                                                                              \
+        if (bz) {                                                                                              \
+            _mm256_storeu_ps(ci, _mm256_mul_ps(c##i##0, va));                                                  \
+            _mm256_storeu_ps(ci + 8, _mm256_mul_ps(c##i##1, va));                                              \
+        } else {                                                                                               \
+            _mm256_storeu_ps(ci, _mm256_fmadd_ps(c##i##0, va, _mm256_mul_ps(vb, _mm256_loadu_ps(ci))));        \
+            _mm256_storeu_ps(ci + 8, _mm256_fmadd_ps(c##i##1, va, _mm256_mul_ps(vb, _mm256_loadu_ps(ci + 8)))); \
+        }                                                                                                      \
+    }
+#define R256_ALL(X) X(0) X(1) X(2) X(3) X(4) X(5)
+
+static ALWAYS_INLINE T256 void k256_body(const int MR, size_t kc, const float *a, const float *b, float *c,
+                                         size_t ldc, int nr, float alpha, float beta) {
+    R256_ALL(R256_DECL)
+    R256_ALL(R256_PF)
+    for (size_t k = 0; k < kc; k++) {
+        const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+        R256_ALL(R256_FMA)
+        a += K256_MR;
+        b += K256_NR;
+    }
+    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    const int bz = beta == 0.0f;
+    if (nr == K256_NR) {
+        float *cb = c;
+        const size_t cld = ldc;
+        R256_ALL(R256_ST)
+    } else { /* partial columns: stage the tile in tmp (unused lanes 0), compute there, copy back */
+        _Alignas(32) float tmp[K256_MR * K256_NR] = {0};
+        float *cb = tmp;
+        const size_t cld = K256_NR;
+        if (!bz)
+            for (int i = 0; i < MR; i++) memcpy(tmp + i * K256_NR, c + i * ldc, sizeof(float) * (size_t)nr);
+        R256_ALL(R256_ST)
+        for (int i = 0; i < MR; i++) memcpy(c + i * ldc, tmp + i * K256_NR, sizeof(float) * (size_t)nr);
+    }
+}
+
+static T256 void k256(size_t kc, const float *a, const float *b, float *c, size_t ldc, int mr, int nr, float alpha,
+                      float beta) {
+    switch (mr) {
+    case 6: k256_body(6, kc, a, b, c, ldc, nr, alpha, beta); break;
+    case 5: k256_body(5, kc, a, b, c, ldc, nr, alpha, beta); break;
+    case 4: k256_body(4, kc, a, b, c, ldc, nr, alpha, beta); break;
+    case 3: k256_body(3, kc, a, b, c, ldc, nr, alpha, beta); break;
+    case 2: k256_body(2, kc, a, b, c, ldc, nr, alpha, beta); break;
+    default: k256_body(1, kc, a, b, c, ldc, nr, alpha, beta); break;
+    }
+}
+
+static T256 void pack_b256(size_t kc, size_t nc, const float *B, size_t ldb, int trans, float *dst) {
+    for (size_t j0 = 0; j0 < nc; j0 += K256_NR, dst += kc * K256_NR) {
+        const size_t w = nc - j0 < K256_NR ? nc - j0 : K256_NR;
+        if (w < K256_NR) {
+            cpu_pack_b_generic(kc, w, trans ? B + j0 * ldb : B + j0, ldb, trans, dst, K256_NR);
+        } else if (!trans) {
+            const float *src = B + j0;
+            for (size_t k = 0; k < kc; k++, src += ldb) {
+                _mm256_store_ps(dst + k * K256_NR, _mm256_loadu_ps(src));
+                _mm256_store_ps(dst + k * K256_NR + 8, _mm256_loadu_ps(src + 8));
+            }
+        } else {
+            const float *src = B + j0 * ldb;
+            pack_t8(kc, src, ldb, dst, K256_NR);
+            pack_t8(kc, src + 8 * ldb, ldb, dst + 8, K256_NR);
+        }
+    }
+}
+
+static T256 void pack_a256(size_t mc, size_t kc, const float *A, size_t lda, int trans, float *dst) {
+    for (size_t i0 = 0; i0 < mc; i0 += K256_MR, dst += kc * K256_MR) {
+        const size_t h = mc - i0 < K256_MR ? mc - i0 : K256_MR;
+        cpu_pack_a_generic(h, kc, trans ? A + i0 : A + i0 * lda, lda, trans, dst, K256_MR);
+    }
+}
+
+const cpu_gemm_kernel cpu_gemm_avx2 = {
+    .name = "avx2",
+    .mr = K256_MR,
+    .nr = K256_NR,
+    .mc = 72,
+    .kc = 256,
+    .nc = 2048,
+    .ukernel = k256,
+    .pack_a = pack_a256,
+    .pack_b = pack_b256,
+};
+
+#else
+typedef int cpu_gemm_x86_empty; /* other architectures: nothing here (ISO C wants a declaration) */
+#endif /* __x86_64__ */

@@ -1,0 +1,46 @@
+/*
+ * A persistent thread pool for the cpu backend.
+ *
+ * cpu_pool_run(pool, fn, ctx, nth) calls fn(ctx, ith, nth) once for every ith < nth: ith 0 on the calling
+ * thread, the others on the pool's workers, and returns when all of them have returned. The workers are
+ * created once, at cpu_pool_create; between tasks they spin for a short while (spin_us) and then sleep on a
+ * condition variable, so a burst of small ops costs no thread creation and, usually, no system call.
+ *
+ * Every thread also owns a 64-byte aligned scratch buffer (GEMM packing), grown by cpu_pool_reserve before
+ * a run, and reached in the task as cpu_pool_scratch(pool, ith).
+ *
+ * One task at a time: cpu_pool_run serialises concurrent callers with a mutex.
+ */
+#ifndef RECUR_CPU_POOL_H
+#define RECUR_CPU_POOL_H
+
+#include <stddef.h>
+
+typedef struct cpu_pool cpu_pool;
+typedef void (*cpu_task_fn)(void *ctx, int ith, int nth);
+
+#define CPU_MAX_THREADS 1024
+
+/* Create a pool of `nthreads` threads in all (the caller counts as one, so nthreads - 1 workers).
+ * Returns 0, or an errno value (EINVAL for a bad count, ENOMEM, or pthread_create's error). */
+int cpu_pool_create(cpu_pool **out, int nthreads, int spin_us);
+void cpu_pool_destroy(cpu_pool *pool);
+int cpu_pool_size(const cpu_pool *pool);
+void cpu_pool_set_spin(cpu_pool *pool, int spin_us);
+int cpu_pool_spin(const cpu_pool *pool);
+
+/* Run fn(ctx, ith, nth) for ith < nth (1 <= nth <= pool size; larger values are clamped). */
+void cpu_pool_run(cpu_pool *pool, cpu_task_fn fn, void *ctx, int nth);
+
+/* Make every thread's scratch buffer at least `bytes` long. Returns 0 or ENOMEM. Call it only from the
+ * thread that will call cpu_pool_run, never from inside a task. */
+int cpu_pool_reserve(cpu_pool *pool, size_t bytes);
+void *cpu_pool_scratch(cpu_pool *pool, int ith);
+
+/* Lock / unlock the pool for a sequence reserve + run (cpu_pool_run alone takes the lock itself when it is
+ * not held: use cpu_pool_run_locked inside lock/unlock). */
+void cpu_pool_lock(cpu_pool *pool);
+void cpu_pool_unlock(cpu_pool *pool);
+void cpu_pool_run_locked(cpu_pool *pool, cpu_task_fn fn, void *ctx, int nth);
+
+#endif
