@@ -8,6 +8,10 @@
  *       for ic in MC blocks of M:              A block (MC x KC) packed, lives in L2
  *         pack op(A)[ic.., pc..]
  *         for jr in NR panels, ir in MR panels: micro-kernel on one tile (B micro-panel stays in L1)
+ * Two shortcuts, chosen by the shape alone (so never by the thread count):
+ *   - a region of at most MC rows (the recurrent step, M = batch): A packed once per K block, each B
+ *     micro-panel packed just before its tiles (or, B not transposed, read in place by the kernel);
+ *   - M <= kr->dot_nt_max_m, A not transposed, B transposed: dot products along K, nothing packed.
  *
  * Threads: the work is split, once per call, into nt regions: either whole matrices of the batch, or a
  * pm x pn grid over one matrix (picked by a small cost model: largest region's FMAs plus its packing).
