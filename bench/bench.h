@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "recur/model.h"
+#include "json_write.h"
 
 /* The `recur bench` verb: the one symbol the `recur` tool links against. */
 int cli_bench(int argc, char **argv);
@@ -102,7 +103,6 @@ const char *bench_cache_state(const bench_startup *s);
 const char *bench_kind_name(int kind);
 const char *bench_device_kind_name(uint32_t kind);
 
-void bench_json_string(FILE *f, const char *s);
 /* One JSON object (one line) per result; error != NULL: the case failed, with this message; skipped !=
  * NULL: it was not run, for this reason (no timings then). */
 void bench_print_json(FILE *f, const bench_machine *m, const bench_device_ctx *dc, const bench_case *c,

@@ -107,26 +107,10 @@ const char *bench_device_kind_name(uint32_t kind) {
 }
 
 /* ---- JSON -------------------------------------------------------------------------------------------- */
-void bench_json_string(FILE *f, const char *s) {
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        switch (*p) {
-        case '"': fputs("\\\"", f); break;
-        case '\\': fputs("\\\\", f); break;
-        case '\n': fputs("\\n", f); break;
-        case '\r': fputs("\\r", f); break;
-        case '\t': fputs("\\t", f); break;
-        default:
-            if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-            else fputc(*p, f);
-        }
-    }
-    fputc('"', f);
-}
 
 static void json_key_str(FILE *f, const char *key, const char *value, int comma) {
     fprintf(f, "%s\"%s\":", comma ? "," : "", key);
-    bench_json_string(f, value);
+    json_write_string(f, value);
 }
 
 /* A number, or null where unknown (negative) or not finite. */
@@ -213,7 +197,7 @@ void bench_print_json(FILE *f, const bench_machine *m, const bench_device_ctx *d
     fputs(",\"fallback_ops\":[", f);
     for (int i = 0; i < nfb; i++) {
         if (i) fputc(',', f);
-        bench_json_string(f, fb[i]);
+        json_write_string(f, fb[i]);
     }
     fputs("]}", f);
 

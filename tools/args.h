@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "json_write.h"
+
 enum arg_kind {
     ARG_FLAG,   /* --name: sets *(int *)dst = 1 */
     ARG_NOFLAG, /* --name: sets *(int *)dst = 0 */
@@ -52,8 +54,6 @@ double cli_rng_uniform(cli_rng *r);             /* [0, 1) */
 uint32_t cli_rng_below(cli_rng *r, uint32_t n); /* [0, n), unbiased */
 void cli_shuffle(cli_rng *r, size_t *idx, size_t n);
 
-/* Write s as a JSON string (quotes included). */
-void cli_json_string(FILE *f, const char *s);
 
 /* Seconds on a monotonic clock. */
 double cli_now(void);
