@@ -162,11 +162,11 @@ int cli_infer(int argc, char **argv) {
         else snprintf(ls, sizeof ls, "(%zu, %zu)", B, C);
         if (json) {
             printf("{\"model\":");
-            cli_json_string(stdout, model);
+            json_write_string(stdout, model);
             printf(",\"input\":");
-            cli_json_string(stdout, input);
+            json_write_string(stdout, input);
             printf(",\"output\":");
-            cli_json_string(stdout, output);
+            json_write_string(stdout, output);
             printf(",\"batch\":%zu,\"steps\":%zu,\"cell\":\"%s\",\"head\":\"%s\",\"tensors\":{\"logits\":[%zu,%zu", B, T,
                    recur_cell_name(c->rnn.cell), recur_head_name(c->head), B, per_step ? T : C);
             if (per_step) printf(",%zu", C);

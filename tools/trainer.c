@@ -566,7 +566,7 @@ int trainer_run(recur_model *m, recur_optim *o, const train_setup *s) {
         }
         if (!rc && s->json) {
             printf("{\"final\":true,\"task\":");
-            cli_json_string(stdout, s->name);
+            json_write_string(stdout, s->name);
             printf(",\"epochs\":%zu", done_epochs);
             jnum(stdout, "train_loss", done_epochs ? hist_train[done_epochs - 1] : NAN);
             json_metrics(stdout, s, "val", &val);
@@ -575,7 +575,7 @@ int trainer_run(recur_model *m, recur_optim *o, const train_setup *s) {
             jnum(stdout, "time_s", total);
             if (s->save_path) {
                 printf(",\"saved\":");
-                cli_json_string(stdout, s->save_path);
+                json_write_string(stdout, s->save_path);
             }
             printf("}\n");
         }
