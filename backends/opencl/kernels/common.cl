@@ -75,6 +75,29 @@ void tree_max(__local float *part) {
     }
 }
 
+/* Work-group log-sum-exp pieces of one row xr[0..n): returns max_c xr[c] and writes
+ * sum_c exp(xr[c] - max) to *sum, both reduced over RLANES lanes in a fixed order (softmax, cross-entropy).
+ * Every work-item of the group must call it. */
+float row_max_sumexp(__global const float *xr, size_t n, __local float *part, float *sum) {
+    const size_t lid = get_local_id(0), lsz = get_local_size(0);
+    for (size_t j = lid; j < RLANES; j += lsz) {
+        float m = -INFINITY;
+        for (size_t c = j; c < n; c += RLANES) m = fmax(m, xr[c]);
+        part[j] = m;
+    }
+    tree_max(part);
+    const float mx = part[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (size_t j = lid; j < RLANES; j += lsz) {
+        float s = 0.0f;
+        for (size_t c = j; c < n; c += RLANES) s += exp(xr[c] - mx);
+        part[j] = s;
+    }
+    tree_reduce(part);
+    *sum = part[0];
+    return mx;
+}
+
 /* Horizontal sum and max of a float16, in a fixed pairwise order (row kernels for CPU devices, GEMM). */
 float hsum16(float16 v) {
     const float8 s8 = v.lo + v.hi;

@@ -48,21 +48,9 @@ __kernel void k_xent_rows(ulong N, ulong C, __global const float *x, ulong xo, _
             continue;
         }
         __global const float *xr = x + xo + r * C;
-        for (size_t j = lid; j < RLANES; j += lsz) {
-            float m = -INFINITY;
-            for (size_t c = j; c < C; c += RLANES) m = fmax(m, xr[c]);
-            part[j] = m;
-        }
-        tree_max(part);
-        const float mx = part[0];
-        barrier(CLK_LOCAL_MEM_FENCE);
-        for (size_t j = lid; j < RLANES; j += lsz) {
-            float s = 0.0f;
-            for (size_t c = j; c < C; c += RLANES) s += exp(xr[c] - mx);
-            part[j] = s;
-        }
-        tree_reduce(part);
-        const float lse = mx + log(part[0]);
+        float sum;
+        const float mx = row_max_sumexp(xr, C, part, &sum);
+        const float lse = mx + log(sum);
         barrier(CLK_LOCAL_MEM_FENCE);
         float smooth = 0.0f, wsum = 0.0f;
         if (eps != 0.0f) {

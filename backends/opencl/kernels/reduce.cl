@@ -81,21 +81,8 @@ __kernel void k_softmax_fwd(ulong rows, ulong cols, __global const float *x, ulo
         }
         __global const float *xr = x + xo + r * cols;
         __global float *yr = y + yo + r * cols;
-        for (size_t j = lid; j < RLANES; j += lsz) {
-            float m = -INFINITY;
-            for (size_t c = j; c < n; c += RLANES) m = fmax(m, xr[c]);
-            part[j] = m;
-        }
-        tree_max(part);
-        const float mx = part[0];
-        barrier(CLK_LOCAL_MEM_FENCE);
-        for (size_t j = lid; j < RLANES; j += lsz) {
-            float s = 0.0f;
-            for (size_t c = j; c < n; c += RLANES) s += exp(xr[c] - mx);
-            part[j] = s;
-        }
-        tree_reduce(part);
-        const float sum = part[0];
+        float sum;
+        const float mx = row_max_sumexp(xr, n, part, &sum);
         for (size_t c = lid; c < cols; c += lsz) yr[c] = c < n ? exp(xr[c] - mx) / sum : 0.0f;
         barrier(CLK_LOCAL_MEM_FENCE);
     }
