@@ -67,9 +67,9 @@ int recur_device_open(recur_backend *b, const char *selector, recur_device **out
         free(d);
         return st;
     }
-    /* A backend with device memory must fill every compute slot: the host cannot run ref on it. */
+    /* A backend with device memory must fill every 1.0 compute slot: the host cannot run ref on it. */
     if (!d->info.host_addressable) {
-        for (size_t i = 0; i < RECUR_OPS_COMPUTE_SLOTS; i++) {
+        for (size_t i = 0; i < RECUR_OPS_REQUIRED_SLOTS; i++) {
             size_t off = RECUR_OPS_FIRST_COMPUTE + i * sizeof(void (*)(void));
             if (off >= d->ops->struct_size || !OP_PTR(d->ops, off)) {
                 recur_set_error(RECUR_E_ABI, "backend '%s' (%s): op '%s' is empty, but device memory is not "

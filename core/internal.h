@@ -20,10 +20,12 @@ struct recur_backend {
     char probe_reason[256];           /* why device_count is 0 */
 };
 
-/* Number of compute slots in the 1.0 ops table, from fill to dropout. */
+/* Compute slots of the ops table: all this host knows (fill .. transpose), and those of ABI 1.0 (fill ..
+ * dropout), which a device-memory backend must fill; later ones are optional everywhere. */
 #define RECUR_OPS_FIRST_COMPUTE offsetof(recur_ops, fill)
 #define RECUR_OPS_SLOT_INDEX(off) (((off) - RECUR_OPS_FIRST_COMPUTE) / sizeof(void (*)(void)))
-#define RECUR_OPS_COMPUTE_SLOTS (RECUR_OPS_SLOT_INDEX(offsetof(recur_ops, dropout)) + 1)
+#define RECUR_OPS_COMPUTE_SLOTS (RECUR_OPS_SLOT_INDEX(offsetof(recur_ops, transpose)) + 1)
+#define RECUR_OPS_REQUIRED_SLOTS (RECUR_OPS_SLOT_INDEX(offsetof(recur_ops, dropout)) + 1)
 
 struct recur_device {
     recur_backend *backend;

@@ -3,6 +3,7 @@
  * plugin's table) on host-addressable memory — the reference kernel on the host view of the buffers.
  */
 #include <assert.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -10,7 +11,7 @@ static const char *const slot_names[] = {
     "fill", "copy", "scale", "axpy", "mul", "gemm", "add_bias", "sum_rows", "sum_sq", "act_fwd", "act_bwd",
     "softmax_fwd", "softmax_bwd", "lstm_fwd", "lstm_bwd", "gru_fwd", "gru_bwd", "gru_reset", "gru_reset_bwd",
     "rnn_fwd", "rnn_bwd", "select_step", "embed_fwd", "embed_bwd", "xent_fwd_bwd", "bce_fwd_bwd",
-    "mse_fwd_bwd", "sgd_step", "adam_step", "clip_norm", "clip_value", "dropout",
+    "mse_fwd_bwd", "sgd_step", "adam_step", "clip_norm", "clip_value", "dropout", "transpose",
 };
 static_assert(sizeof slot_names / sizeof slot_names[0] == RECUR_OPS_COMPUTE_SLOTS,
               "slot_names must list every compute slot of recur_ops, in order");
@@ -174,4 +175,18 @@ int recur_op_clip_value(recur_device *d, size_t n, recur_ptr grad, float limit) 
 int recur_op_dropout(recur_device *d, size_t n, float p, uint64_t seed, uint64_t counter, recur_ptr x,
                      recur_ptr y) {
     DISPATCH(d, dropout, n, p, seed, counter, x, y);
+}
+
+int recur_op_transpose(recur_device *d, size_t rows, size_t cols, recur_ptr x, size_t ldx, recur_ptr y, size_t ldy) {
+    DISPATCH(d, transpose, rows, cols, x, ldx, y, ldy);
+}
+
+int recur_op_available(const recur_device *d, const char *name) {
+    for (size_t i = 0; i < RECUR_OPS_COMPUTE_SLOTS; i++) {
+        if (strcmp(slot_names[i], name)) continue;
+        const size_t off = RECUR_OPS_FIRST_COMPUTE + i * sizeof(void (*)(void));
+        if (d->info.host_addressable) return 1; /* the reference kernel stands in for an empty slot */
+        return off < d->ops->struct_size && *(void (*const *)(void))((const char *)d->ops + off) != NULL;
+    }
+    return 0;
 }

@@ -50,6 +50,7 @@ int recur_rnn_create(recur_params *p, const char *prefix, const recur_rnn_config
     r->H = cfg->hidden_size;
     r->Hout = cfg->proj_size ? cfg->proj_size : cfg->hidden_size;
     r->D = cfg->bidirectional ? 2 : 1;
+    r->ld_whh_t = r->G * r->H % 256 ? r->G * r->H : r->G * r->H + 16;
     int st = RECUR_OK;
     for (size_t l = 0; l < cfg->num_layers && !st; l++) {
         rnn_layer *L = &r->layer[l];
@@ -106,7 +107,7 @@ static void free_workspace(recur_rnn *r) {
         rnn_layer *L = &r->layer[l];
         for (size_t dir = 0; dir < r->D; dir++) {
             rnn_dir *q = &L->dir[dir];
-            recur_ptr *bufs[] = {&q->xg, &q->hg, &q->rh, &q->s, &q->c, &q->r, &q->dg, &q->dhg, &q->dhp};
+            recur_ptr *bufs[] = {&q->xg, &q->hg, &q->rh, &q->s, &q->c, &q->r, &q->dg, &q->dhg, &q->dhp, &q->whh_t, &q->bias};
             for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++) free_buf(r, bufs[k]);
         }
         if (l + 1 < r->cfg.num_layers) free_buf(r, &L->y);
@@ -153,6 +154,8 @@ int recur_rnn_reserve(recur_rnn *r, size_t T, size_t B) {
                 ALLOC(q->r, rows * H);
                 ALLOC(q->dhp, rows * P);
             }
+            if (recur_op_available(r->d, "transpose")) ALLOC(q->whh_t, P * r->ld_whh_t);
+            if (!gru && r->cfg.bias) ALLOC(q->bias, G * H);
         }
         if (l + 1 < r->cfg.num_layers) {
             ALLOC(L->y, rows * r->D * P);

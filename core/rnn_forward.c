@@ -35,14 +35,24 @@ static int forward_direction(recur_rnn *r, size_t l, size_t dir, size_t T, size_
 
     /* All steps' input projection at once: xg (T*B, G*H) = input (T*B, in) W_ih^T (+ biases). */
     TRY(recur_op_gemm(d, 0, 1, rows, GH, in, 1.0f, L->input, in, 0, w_ih, in, 0, 0.0f, q->xg, GH, 0, 1));
-    if (q->b_ih >= 0) TRY(recur_op_add_bias(d, rows, GH, recur_params_data(r->p, q->b_ih), q->xg, GH));
     if (gru) {
+        if (q->b_ih >= 0) TRY(recur_op_add_bias(d, rows, GH, recur_params_data(r->p, q->b_ih), q->xg, GH));
         /* hg starts as b_hh for every step; each step's recurrent GEMM then accumulates into it. */
         TRY(recur_op_fill(d, rows * 3 * H, 0.0f, q->hg));
         if (q->b_hh >= 0) TRY(recur_op_add_bias(d, rows, GH, recur_params_data(r->p, q->b_hh), q->hg, GH));
-    } else if (q->b_hh >= 0) {
-        TRY(recur_op_add_bias(d, rows, GH, recur_params_data(r->p, q->b_hh), q->xg, GH));
+    } else if (q->b_ih >= 0) {
+        /* Both biases meet in xg: add their sum in one pass. */
+        TRY(recur_op_copy(d, 1, GH, recur_params_data(r->p, q->b_ih), GH, q->bias, GH));
+        TRY(recur_op_axpy(d, GH, 1.0f, recur_params_data(r->p, q->b_hh), q->bias));
+        TRY(recur_op_add_bias(d, rows, GH, q->bias, q->xg, GH));
     }
+
+    /* The recurrent weights as each step's GEMM reads them: op(B) = W_hh^T, either W_hh read transposed
+     * (tb = 1, ldb = its row length) or the transposed copy read as is (tb = 0). */
+    const int tb = !(q->whh_t.buf && T >= RNN_TRANSPOSE_MIN_STEPS);
+    recur_ptr wb = tb ? w_hh : q->whh_t;
+    const size_t ldb = tb ? P : r->ld_whh_t;
+    if (!tb) TRY(recur_op_transpose(d, GH, P, w_hh, P, q->whh_t, ldb));
 
     /* Initial states. */
     size_t row = l * r->D + dir, s0 = rev ? T : 0;
@@ -65,7 +75,7 @@ static int forward_direction(recur_rnn *r, size_t l, size_t dir, size_t T, size_
         case RECUR_CELL_LSTM: {
             recur_ptr c_prev = recur_at(q->c, prev_index(rev, t) * B * H);
             recur_ptr c_out = recur_at(q->c, out_index(rev, t) * B * H);
-            TRY(recur_op_gemm(d, 0, 1, B, GH, P, 1.0f, h_prev, P, 0, w_hh, P, 0, 1.0f, xg_t, GH, 0, 1));
+            TRY(recur_op_gemm(d, 0, tb, B, GH, P, 1.0f, h_prev, P, 0, wb, ldb, 0, 1.0f, xg_t, GH, 0, 1));
             if (!r->cfg.proj_size) {
                 TRY(recur_op_lstm_fwd(d, B, H, xg_t, c_prev, c_out, h_prev, h_out, y_t, ldy, r->lengths, t));
             } else {
@@ -81,23 +91,23 @@ static int forward_direction(recur_rnn *r, size_t l, size_t dir, size_t T, size_
         }
         case RECUR_CELL_GRU: {
             recur_ptr hg_t = recur_at(q->hg, t * B * GH);
-            TRY(recur_op_gemm(d, 0, 1, B, GH, H, 1.0f, h_prev, H, 0, w_hh, H, 0, 1.0f, hg_t, GH, 0, 1));
+            TRY(recur_op_gemm(d, 0, tb, B, GH, H, 1.0f, h_prev, H, 0, wb, ldb, 0, 1.0f, hg_t, GH, 0, 1));
             TRY(recur_op_gru_fwd(d, B, H, 1, xg_t, hg_t, h_prev, h_out, y_t, ldy, r->lengths, t));
             break;
         }
         case RECUR_CELL_GRU_ORIGINAL: {
             /* r, z from h W_h{r,z}^T; then hn = (r * h) W_hn^T + b_hn; then n and h'. */
             recur_ptr hg_t = recur_at(q->hg, t * B * GH), rh_t = recur_at(q->rh, t * B * H);
-            TRY(recur_op_gemm(d, 0, 1, B, 2 * H, H, 1.0f, h_prev, H, 0, w_hh, H, 0, 1.0f, hg_t, GH, 0, 1));
+            TRY(recur_op_gemm(d, 0, tb, B, 2 * H, H, 1.0f, h_prev, H, 0, wb, ldb, 0, 1.0f, hg_t, GH, 0, 1));
             TRY(recur_op_gru_reset(d, B, H, xg_t, hg_t, h_prev, rh_t, r->lengths, t));
-            TRY(recur_op_gemm(d, 0, 1, B, H, H, 1.0f, rh_t, H, 0, recur_at(w_hh, 2 * H * H), H, 0, 1.0f,
+            TRY(recur_op_gemm(d, 0, tb, B, H, H, 1.0f, rh_t, H, 0, recur_at(wb, tb ? 2 * H * H : 2 * H), ldb, 0, 1.0f,
                               recur_at(hg_t, 2 * H), GH, 0, 1));
             TRY(recur_op_gru_fwd(d, B, H, 0, xg_t, hg_t, h_prev, h_out, y_t, ldy, r->lengths, t));
             break;
         }
         default: {
             int act = cell == RECUR_CELL_RNN_RELU ? RECUR_ACT_RELU : RECUR_ACT_TANH;
-            TRY(recur_op_gemm(d, 0, 1, B, H, H, 1.0f, h_prev, H, 0, w_hh, H, 0, 1.0f, xg_t, H, 0, 1));
+            TRY(recur_op_gemm(d, 0, tb, B, H, H, 1.0f, h_prev, H, 0, wb, ldb, 0, 1.0f, xg_t, H, 0, 1));
             TRY(recur_op_rnn_fwd(d, B, H, act, xg_t, h_prev, h_out, y_t, ldy, r->lengths, t));
             break;
         }

@@ -22,7 +22,15 @@ typedef struct rnn_dir {
     recur_ptr dg;  /* (T, B, G*H): gradient of x-side pre-activations */
     recur_ptr dhg; /* (T, B, 3H): GRU gradient of h-side pre-activations */
     recur_ptr dhp; /* (T, B, P): LSTM projection, total gradient of the projected h */
+    recur_ptr whh_t; /* (P, ld_whh_t): W_hh^T, made once per forward of >= RNN_TRANSPOSE_MIN_STEPS steps */
+    recur_ptr bias;  /* (G*H): b_ih + b_hh, LSTM and RNN with bias (one pass over xg instead of two) */
 } rnn_dir;
+
+/* Forwards of at least this many steps transpose W_hh once (recur_op_transpose, when the device can) and
+ * run every step's recurrent GEMM as h W_hh^T with W_hh^T stored: GEMMs read B untransposed fastest (the
+ * cpu backend streams it in place instead of repacking all of W_hh every step: ~15% of a step's GEMM).
+ * Shorter forwards (single-step decoding) would pay the transpose without getting it back. */
+#define RNN_TRANSPOSE_MIN_STEPS 4
 
 typedef struct rnn_layer {
     rnn_dir dir[2];
@@ -39,6 +47,7 @@ struct recur_rnn {
     recur_params *p;
     recur_device *d;
     size_t G, H, Hout, D;
+    size_t ld_whh_t; /* leading dimension of whh_t: G*H, padded off multiples of 256 floats (4 KiB aliasing) */
     rnn_layer layer[RECUR_RNN_MAX_LAYERS];
     /* workspace capacity, in T*B (rows) */
     size_t cap_rows, cap_batch;

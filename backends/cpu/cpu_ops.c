@@ -87,6 +87,16 @@ static int c_copy(void *dev, size_t rows, size_t cols, recur_ptr x, size_t ldx, 
     return RECUR_OK;
 }
 
+static void transpose_t(void *p, int ith, int nth) {
+    copy_a *a = p;
+    recur_k_transpose(a->rows, a->cols, a->x, a->ldx, a->y, a->ldy, ith, nth);
+}
+static int c_transpose(void *dev, size_t rows, size_t cols, recur_ptr x, size_t ldx, recur_ptr y, size_t ldy) {
+    copy_a a = {rows, cols, F(x), ldx, F(y), ldy};
+    cpu_run_parts(dev, transpose_t, &a, rows * cols, MIN_CHEAP, cols);
+    return RECUR_OK;
+}
+
 typedef struct {
     size_t n;
     float alpha, beta;
@@ -704,4 +714,5 @@ const recur_ops cpu_ops = {
     .clip_norm = c_clip_norm,
     .clip_value = c_clip_value,
     .dropout = c_dropout,
+    .transpose = c_transpose,
 };

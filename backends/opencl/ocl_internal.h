@@ -91,7 +91,7 @@ enum ocl_program_id { P_ELEMENTWISE, P_REDUCE, P_CELLS, P_LOSS, P_OPTIM, P_GEMM,
     X(K_GEMM_TN, "k_gemm_tn", P_GEMM)                                                                      \
     X(K_GEMM_NN_CT, "k_gemm_nn_ct", P_GEMM)                                                                \
     X(K_GEMM_NT, "k_gemm_nt", P_GEMM)                                                                      \
-    X(K_TRANSPOSE, "k_transpose", P_GEMM)
+    X(K_TRANSPOSE, "k_transpose", P_ELEMENTWISE)
 
 #define OCL_KERNEL_ENUM(id, name, prog) id,
 enum ocl_kernel_id { OCL_KERNELS(OCL_KERNEL_ENUM) K_COUNT };
@@ -165,6 +165,9 @@ int ocl_launch_rows(ocl_args *a, size_t rows, size_t cols, const char *op);
 int ocl_launch_groups(ocl_args *a, size_t groups, const char *op);
 /* Raw 3-D launch (own GEMM); local may be NULL (the driver chooses). */
 int ocl_launch_3d(ocl_args *a, const size_t global[3], const size_t *local, const char *op);
+/* The transpose kernel (K_TRANSPOSE, arguments already set) over rows x cols x batch, in 16 x 16 tiles when the
+ * device allows. */
+int ocl_launch_transpose(ocl_args *a, size_t rows, size_t cols, size_t batch, const char *op);
 
 /* A scratch buffer of at least `bytes` bytes (device memory; grown, never shrunk). */
 int ocl_scratch(ocl_dev *d, size_t bytes, cl_mem *out);
@@ -197,6 +200,7 @@ int ocl_sync(void *dev);
 
 int ocl_fill(void *dev, size_t n, float value, recur_ptr y);
 int ocl_copy(void *dev, size_t rows, size_t cols, recur_ptr x, size_t ldx, recur_ptr y, size_t ldy);
+int ocl_transpose(void *dev, size_t rows, size_t cols, recur_ptr x, size_t ldx, recur_ptr y, size_t ldy);
 int ocl_scale(void *dev, size_t n, float alpha, recur_ptr y);
 int ocl_axpy(void *dev, size_t n, float alpha, recur_ptr x, recur_ptr y);
 int ocl_mul(void *dev, size_t n, float alpha, recur_ptr a, recur_ptr b, float beta, recur_ptr y);

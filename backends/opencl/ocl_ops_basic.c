@@ -108,6 +108,20 @@ int ocl_copy(void *dev, size_t rows, size_t cols, recur_ptr x, size_t ldx, recur
     return ocl_launch_rows(&a, rows, cols, "copy");
 }
 
+int ocl_transpose(void *dev, size_t rows, size_t cols, recur_ptr x, size_t ldx, recur_ptr y, size_t ldy) {
+    if (rows == 0 || cols == 0) return RECUR_OK;
+    ocl_args a = ocl_args_begin(dev, K_TRANSPOSE);
+    ocl_arg_u64(&a, rows);
+    ocl_arg_u64(&a, cols);
+    ocl_arg_ptr(&a, x);
+    ocl_arg_u64(&a, ldx);
+    ocl_arg_u64(&a, 0);
+    ocl_arg_ptr(&a, y);
+    ocl_arg_u64(&a, ldy);
+    ocl_arg_u64(&a, 0);
+    return ocl_launch_transpose(&a, rows, cols, 1, "transpose");
+}
+
 int ocl_scale(void *dev, size_t n, float alpha, recur_ptr y) {
     ocl_args a = ocl_args_begin(dev, K_SCALE);
     ocl_arg_u64(&a, n);

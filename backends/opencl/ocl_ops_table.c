@@ -48,6 +48,7 @@ const recur_ops ocl_ops = {
     .clip_norm = ocl_clip_norm,
     .clip_value = ocl_clip_value,
     .dropout = ocl_dropout,
+    .transpose = ocl_transpose,
 };
 
 /* Every op once on a zeroed buffer: B = 2 samples, H = 3 units. Slices of one buffer stand for all the
@@ -66,6 +67,7 @@ static int run_every_kernel(ocl_dev *d) {
     } while (0)
     RUN(ocl_fill(d, SLICE * SLICES, 0.0f, s[0]));
     RUN(ocl_copy(d, B, H, s[0], H + 1, s[1], H));
+    RUN(ocl_transpose(d, B, H, s[0], H, s[1], B));
     RUN(ocl_scale(d, B * H, 0.5f, s[1]));
     RUN(ocl_axpy(d, B * H, 0.5f, s[0], s[1]));
     RUN(ocl_mul(d, B * H, 1.0f, s[0], s[1], 0.0f, s[2]));

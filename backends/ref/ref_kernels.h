@@ -12,6 +12,7 @@
  * Split dimension of each kernel (R):
  *   elementwise (fill, scale, axpy, mul, act_*, sgd, adam, clip_*, dropout)  n, in contiguous chunks
  *   copy, add_bias, softmax_*                                               rows
+ *   transpose                                                               cols (rows of the output)
  *   gemm                                                                    M (rows of C), every batch item
  *   lstm_*, gru_*, rnn_*, select_step                                       B (samples)
  *   embed_fwd                                                               n (ids)
@@ -70,6 +71,8 @@ static inline int recur_k_valid(const int32_t *lengths, size_t b, size_t t) {
 /* ---- memory (ref_memory_ops.c) ---- */
 void recur_k_fill(size_t n, float value, float *y, int ith, int nth);
 void recur_k_copy(size_t rows, size_t cols, const float *x, size_t ldx, float *y, size_t ldy, int ith, int nth);
+void recur_k_transpose(size_t rows, size_t cols, const float *x, size_t ldx, float *y, size_t ldy, int ith,
+                       int nth);
 void recur_k_scale(size_t n, float alpha, float *y, int ith, int nth);
 void recur_k_axpy(size_t n, float alpha, const float *x, float *y, int ith, int nth);
 void recur_k_mul(size_t n, float alpha, const float *a, const float *b, float beta, float *y, int ith, int nth);

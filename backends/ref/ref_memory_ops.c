@@ -1,4 +1,4 @@
-/* Elementwise memory ops: fill, copy, scale, axpy, mul (split over n; copy over rows). */
+/* Elementwise memory ops: fill, copy, scale, axpy, mul (split over n; copy over rows), transpose. */
 #include <string.h>
 
 #include "ref_kernels.h"
@@ -39,5 +39,22 @@ void recur_k_mul(size_t n, float alpha, const float *a, const float *b, float be
     for (size_t i = lo; i < hi; i++) {
         float v = alpha * a[i] * b[i];
         y[i] = beta == 0.0f ? v : v + beta * y[i];
+    }
+}
+
+/* y[c*ldy + r] = x[r*ldx + c]: y (cols x rows) = x^T. Split over the rows of y (the columns of x), walked in
+ * 32 x 32 tiles so that both the strided reads and the writes stay within a few cache lines per tile. */
+void recur_k_transpose(size_t rows, size_t cols, const float *x, size_t ldx, float *y, size_t ldy, int ith,
+                       int nth) {
+    enum { TILE = 32 };
+    size_t lo, hi;
+    recur_k_slice(cols, ith, nth, &lo, &hi);
+    for (size_t c0 = lo; c0 < hi; c0 += TILE) {
+        const size_t c1 = c0 + TILE < hi ? c0 + TILE : hi;
+        for (size_t r0 = 0; r0 < rows; r0 += TILE) {
+            const size_t r1 = r0 + TILE < rows ? r0 + TILE : rows;
+            for (size_t c = c0; c < c1; c++)
+                for (size_t r = r0; r < r1; r++) y[c * ldy + r] = x[r * ldx + c];
+        }
     }
 }

@@ -75,6 +75,10 @@ static int ref_copy(void *dev, size_t rows, size_t cols, recur_ptr x, size_t ldx
     recur_k_copy(rows, cols, F(x), ldx, F(y), ldy, 0, 1);
     return RECUR_OK;
 }
+static int ref_transpose(void *dev, size_t rows, size_t cols, recur_ptr x, size_t ldx, recur_ptr y, size_t ldy) {
+    recur_k_transpose(rows, cols, F(x), ldx, F(y), ldy, 0, 1);
+    return RECUR_OK;
+}
 static int ref_scale(void *dev, size_t n, float alpha, recur_ptr y) {
     recur_k_scale(n, alpha, F(y), 0, 1);
     return RECUR_OK;
@@ -274,4 +278,5 @@ const recur_ops recur_ref_ops = {
     .clip_norm = ref_clip_norm,
     .clip_value = ref_clip_value,
     .dropout = ref_dropout,
+    .transpose = ref_transpose,
 };

@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define RECUR_ABI_MAJOR 1
-#define RECUR_ABI_MINOR 0
+#define RECUR_ABI_MINOR 1
 
 #define RECUR_BACKEND_ENTRY_SYMBOL "recur_backend_entry"
 
@@ -317,6 +317,18 @@ typedef struct recur_ops {
     int (*dropout)(void *dev, size_t n, float p, uint64_t seed, uint64_t counter, recur_ptr x, recur_ptr y);
 
     /* ===== end of ABI 1.0 ===== */
+
+    /* ===== ABI 1.1: compute ops, optional for every backend =====
+     * The host reads these only when struct_size covers them. An empty slot is never an error: on
+     * host-addressable memory the reference kernel stands in (as for 1.0 ops); on device memory the host
+     * avoids the op and does without it (recur_op_available says which). */
+
+    /* y[c*ldy + r] = x[r*ldx + c] for r < rows, c < cols: y (cols x rows) is the transpose of x (rows x
+     * cols). ldx >= cols, ldy >= rows. x and y must not overlap. Copies bits. Used to hold W_hh^T once per
+     * forward, so that every step's recurrent GEMM reads its weights untransposed. */
+    int (*transpose)(void *dev, size_t rows, size_t cols, recur_ptr x, size_t ldx, recur_ptr y, size_t ldy);
+
+    /* ===== end of ABI 1.1 ===== */
 } recur_ops;
 
 /* ---- the backend interface ---------------------------------------------------------------------------- */

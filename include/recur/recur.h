@@ -156,6 +156,12 @@ int recur_op_clip_norm(recur_device *d, size_t n, recur_ptr grad, recur_ptr sums
 int recur_op_clip_value(recur_device *d, size_t n, recur_ptr grad, float limit);
 int recur_op_dropout(recur_device *d, size_t n, float p, uint64_t seed, uint64_t counter, recur_ptr x,
                      recur_ptr y);
+/* ABI 1.1 (optional in backends; see recur_op_available) */
+int recur_op_transpose(recur_device *d, size_t rows, size_t cols, recur_ptr x, size_t ldx, recur_ptr y, size_t ldy);
+
+/* 1 when op `name` (a recur_ops slot name, e.g. "transpose") can run on d: the backend has it, or its memory
+ * is host-addressable so the reference kernel stands in; 0 otherwise (or for an unknown name). */
+int recur_op_available(const recur_device *d, const char *name);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,4 @@
-/* Conformance: fill, copy, scale, axpy, mul. */
+/* Conformance: fill, copy, scale, axpy, mul, transpose. */
 #include <math.h>
 
 #include "conform_util.h"
@@ -89,6 +89,50 @@ static void test_copy(void) {
         }
         if (!k->inplace) ct_rand(y, -1, 1);
         CT_RUN(c, recur_op_copy(CT_D, k->rows, k->cols, CT_P(src), k->ldx, CT_P(y), k->ldy));
+        ct_case_end(c);
+    }
+}
+
+/* ---- transpose (ABI 1.1, optional) --------------------------------------------------------------------- */
+
+static const copy_case transpose_cases[] = {
+    {.rows = 0, .cols = 0, .ldx = 1, .ldy = 1},
+    {.rows = 0, .cols = 5, .ldx = 5, .ldy = 1, .off = 2},
+    {.rows = 5, .cols = 0, .ldx = 3, .ldy = 5, .off = 1},
+    {.rows = 1, .cols = 1, .ldx = 1, .ldy = 1},
+    {.rows = 1, .cols = 17, .ldx = 17, .ldy = 1, .off = 3},
+    {.rows = 17, .cols = 1, .ldx = 1, .ldy = 17},
+    {.rows = 3, .cols = 17, .ldx = 20, .ldy = 5, .off = 2},
+    {.rows = 33, .cols = 31, .ldx = 31, .ldy = 33},       /* crosses the 32 x 32 tiles of the ref kernel */
+    {.rows = 64, .cols = 65, .ldx = 70, .ldy = 80, .off = 1},
+    {.rows = 9, .cols = 11, .ldx = 12, .ldy = 15, .off = 4, .bits = 1},
+    {.rows = 1024, .cols = 256, .ldx = 256, .ldy = 1040}, /* W_hh of an LSTM with H = 256, as the core uses it */
+    {.rows = 129, .cols = 1000, .ldx = 1001, .ldy = 131, .off = 1},
+};
+
+static void test_transpose(void) {
+    if (!recur_op_available(ct_cfg.dev[CT_TGT], "transpose")) {
+        /* Optional: a backend with device memory may leave it out, and the core then does without. */
+        printf("\n  transpose: not provided by this backend (optional since ABI 1.1): skipped\n");
+        return;
+    }
+    ct_op_begin("transpose");
+    for (size_t i = 0; i < sizeof transpose_cases / sizeof transpose_cases[0]; i++) {
+        const copy_case *k = &transpose_cases[i];
+        ct_case *c = ct_case_begin("rows=%zu cols=%zu ldx=%zu ldy=%zu off=%zu%s", k->rows, k->cols, k->ldx, k->ldy,
+                                   k->off, k->bits ? " raw bits" : "");
+        ct_case_offset(c, k->off);
+        ct_tensor *x = ct_mat(c, "x", CT_IN, k->rows, k->cols, k->ldx);
+        ct_tensor *y = ct_mat(c, "y", CT_OUT, k->cols, k->rows, k->ldy);
+        if (k->bits) {
+            x->is_int = y->is_int = 1;
+            ct_rand_int(x, INT32_MIN, INT32_MAX);
+            ct_i(x)[0] = (int32_t)0x7FC00123; /* NaN payloads must survive */
+        } else {
+            ct_rand(x, -4, 4);
+        }
+        ct_rand(y, -1, 1);
+        CT_RUN(c, recur_op_transpose(CT_D, k->rows, k->cols, CT_P(x), k->ldx, CT_P(y), k->ldy));
         ct_case_end(c);
     }
 }
@@ -211,5 +255,6 @@ static void test_mul(void) {
 CU_TestInfo ct_memory_tests[] = {
     {.pName = "fill", .pTestFunc = test_fill},   {.pName = "copy", .pTestFunc = test_copy},
     {.pName = "scale", .pTestFunc = test_scale}, {.pName = "axpy", .pTestFunc = test_axpy},
-    {.pName = "mul", .pTestFunc = test_mul},     CU_TEST_INFO_NULL,
+    {.pName = "mul", .pTestFunc = test_mul},     {.pName = "transpose", .pTestFunc = test_transpose},
+    CU_TEST_INFO_NULL,
 };

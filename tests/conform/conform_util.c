@@ -45,6 +45,8 @@ ct_op_info ct_ops[] = {
     {.name = "clip_norm", .suite = "optim", .rtol = 1e-6, .floor = "max|grad|"},
     {.name = "clip_value", .suite = "optim", .rtol = 0, .floor = "-"},
     {.name = "dropout", .suite = "optim", .rtol = 1e-6, .floor = "0 (relative); zeros exact"},
+    /* ABI 1.1 (optional) */
+    {.name = "transpose", .suite = "memory", .rtol = 0, .floor = "- (bitwise)"},
 };
 const size_t ct_op_count = sizeof ct_ops / sizeof ct_ops[0];
 

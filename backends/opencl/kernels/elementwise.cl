@@ -16,6 +16,14 @@ __kernel void k_copy(ulong rows, ulong cols, __global const uint *x, ulong xo, u
     y[yo + r * ldy + c] = x[xo + r * ldx + c];
 }
 
+/* dst_k[c * ldd + r] = src_k[r * lds + c] for r < rows, c < cols, k < batch: the transpose op (batch 1), and
+ * the own GEMM's packing of a transposed B into a K x N panel (ocl_gemm.c). Launched in 16 x 16 tiles. */
+__kernel void k_transpose(ulong rows, ulong cols, __global const float *src, ulong so, ulong lds, ulong ss,
+                          __global float *dst, ulong dso, ulong ldd, ulong sd) {
+    const size_t c = get_global_id(0), r = get_global_id(1), k = get_global_id(2);
+    if (c < cols && r < rows) dst[dso + k * sd + c * ldd + r] = src[so + k * ss + r * lds + c];
+}
+
 /* y = alpha * y */
 __kernel void k_scale(ulong n, float alpha, __global float *y, ulong yo) {
     ELEMENT(i, n);

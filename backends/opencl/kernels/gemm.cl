@@ -127,10 +127,3 @@ __kernel void k_gemm_nt(ulong M, ulong N, ulong K, float alpha, __global const f
 #undef C_AT
 }
 
-/* dst_k[c * ldd + r] = src_k[r * lds + c] for r < rows, c < cols, k < batch: packs a transposed B into a
- * K x N panel for the outer-product kernels when M is large enough to repay the extra pass. */
-__kernel void k_transpose(ulong rows, ulong cols, __global const float *src, ulong so, ulong lds, ulong ss,
-                          __global float *dst, ulong dso, ulong ldd, ulong sd) {
-    const size_t c = get_global_id(0), r = get_global_id(1), k = get_global_id(2);
-    if (c < cols && r < rows) dst[dso + k * sd + c * ldd + r] = src[so + k * ss + r * lds + c];
-}
