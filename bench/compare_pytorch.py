@@ -13,13 +13,23 @@ Steps:
       Nt-passive  all N cores with OMP_WAIT_POLICY=PASSIVE (without PASSIVE, OpenMP's spinning threads
                   fight the BLAS's own and training slows several-fold): best at medium and large sizes
       cuda        the GPU, when torch sees one (torch.cuda.synchronize() before the clock stops)
- 3. Compare each recur result against the best PyTorch configuration for that case, and say which it was.
-    ratio = PyTorch's best time / recur's time = recur's throughput relative to PyTorch (> 1: recur faster).
+ 3. Run the inference cases (models in "infer" mode, forward-only layers) in oneDNN too, through the
+    recur-bench-onednn program (bench/onednn_rnn.c, built when CMake finds libdnnl-dev; looked for next to
+    the recur program, or --onednn PATH; skipped, saying why, where absent), once per configuration:
+      onednn-1t   OMP_NUM_THREADS=1
+      onednn-Nt   all N cores, OpenMP's default (active) waiting: faster for oneDNN's RNN than PASSIVE here
+    oneDNN runs the recurrent layers only (a model's fc head is not in its time: the "note" field says so).
+ 4. Compare each recur result against the best PyTorch configuration for that case, and say which it was;
+    and, in a column of its own, against the best oneDNN configuration.
+    ratio = PyTorch's best time / recur's time = recur's throughput relative to PyTorch (> 1: recur faster);
+    likewise oneDNN's best time / recur's time.
 
 The timing method is recur bench's: warm-up runs, short runs repeated inside a sample until it lasts
 --min-sample-ms, the median of --repeat samples, a per-case time budget (--max-time). With --json, every
 line is a recur-bench/1 object: recur's own lines, then one per PyTorch configuration and case (backend
-"pytorch", with "pytorch_config" and "best": true on the fastest configuration of each case).
+"pytorch", with "pytorch_config" and "best": true on the fastest configuration of each case), then oneDNN's
+(backend "onednn", with "onednn_config", "note", the program's own view of the case in "onednn_case", and
+"best": true likewise).
 """
 import argparse
 import json
@@ -264,6 +274,8 @@ def configs(wanted):
         return cfgs
     out = {}
     for name in wanted.split(","):
+        if name.startswith("onednn-"):
+            continue  # onednn_configs()
         if name == "cuda":
             out[name] = {}
         elif name.endswith("t-passive") or name.endswith("t"):
@@ -274,6 +286,100 @@ def configs(wanted):
             out[name] = env
         else:
             sys.exit("compare_pytorch: unknown configuration '%s' (1t, 2t, 2t-passive, cuda, ...)" % name)
+    return out
+
+
+# ---- oneDNN: recur-bench-onednn (bench/onednn_rnn.c), run per case and configuration ----------------------
+ONEDNN_PROG = "recur-bench-onednn"
+ONEDNN_CELLS = ("lstm", "gru", "gru_original", "rnn_tanh", "rnn_relu")
+
+
+def onednn_configs(wanted):
+    """onednn-1t and onednn-Nt (N = all cores). Measured on the 2-core development machine (docs/bench.md):
+    oneDNN's RNN primitive opens a parallel region per time step, so OpenMP's default active waiting beats
+    OMP_WAIT_POLICY=PASSIVE (medium LSTM 33 vs 41-48 ms, large 250-260 vs 300-330 ms): N threads run with
+    the default policy. By hand: onednn-Kt, onednn-Kt-passive in --configs."""
+    n = os.cpu_count() or 1
+    if wanted == "auto":
+        cfgs = {"onednn-1t": {"OMP_NUM_THREADS": "1"}}
+        if n > 1:
+            cfgs["onednn-%dt" % n] = {"OMP_NUM_THREADS": str(n)}
+        return cfgs
+    out = {}
+    for name in wanted.split(","):
+        if not name.startswith("onednn-"):
+            continue
+        rest = name[len("onednn-"):]
+        k = rest.split("t")[0]
+        if not k.isdigit() or rest not in (k + "t", k + "t-passive"):
+            sys.exit("compare_pytorch: unknown configuration '%s' (onednn-1t, onednn-2t, onednn-2t-passive, ...)" % name)
+        out[name] = {"OMP_NUM_THREADS": k}
+        if rest.endswith("passive"):
+            out[name]["OMP_WAIT_POLICY"] = "PASSIVE"
+    return out
+
+
+def onednn_eligible(case):
+    """oneDNN is run for inference only: models in infer mode, forward-only layers; cells it has."""
+    return (case.get("kind") in ("model", "layer") and case.get("mode") == "infer"
+            and case.get("cell") in ONEDNN_CELLS)
+
+
+def find_onednn(path, recur):
+    """(program, None), or (None, why not)."""
+    if path:
+        return (path, None) if os.access(path, os.X_OK) else (None, "--onednn %s is not an executable" % path)
+    if not recur:
+        return None, "no recur program to look beside (pass --onednn PATH)"
+    places = []
+    for r in (recur, os.path.realpath(recur)):
+        cand = os.path.join(os.path.dirname(os.path.abspath(r)), ONEDNN_PROG)
+        if cand not in places:
+            places.append(cand)
+    for cand in places:
+        if os.access(cand, os.X_OK):
+            return cand, None
+    return None, ("%s not found beside recur (%s): built only where CMake finds oneDNN (apt install libdnnl-dev, "
+                  "then rebuild), or pass --onednn PATH" % (ONEDNN_PROG, " or ".join(places)))
+
+
+def run_onednn(prog, name, env, case, opts, machine):
+    """One case in one oneDNN configuration: the program's JSON line, with recur's case put in."""
+    cmd = [prog, "--cell", case["cell"], "--batch", str(case["batch"]), "--seq", str(case["seq"]),
+           "--input", str(case["input"]), "--hidden", str(case["hidden"]), "--layers", str(case["layers"]),
+           "--repeat", str(opts["repeat"]), "--warmup", str(opts["warmup"]),
+           "--min-sample-ms", repr(float(opts["min_sample_ms"])), "--max-time", repr(float(opts["max_time"]))]
+    if case.get("bidirectional"):
+        cmd.append("--bidirectional")
+    full_env = dict(os.environ)
+    full_env.pop("OMP_WAIT_POLICY", None)
+    full_env.update(env)
+    out = {"schema": "recur-bench/1", "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+           "machine": machine, "backend": {"name": "onednn", "version": None, "path": prog}}
+    try:
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, env=full_env)
+        lines = [line for line in p.stdout.splitlines() if line.strip()]
+        if p.returncode or not lines:
+            why = (p.stderr.strip().splitlines() or ["exit status %d" % p.returncode])[-1]
+            raise RuntimeError(why)
+        out = json.loads(lines[-1])
+    except (OSError, RuntimeError, ValueError) as e:
+        out["error"] = "%s: %s" % (ONEDNN_PROG, e)
+    out["machine"] = machine
+    out["onednn_config"] = name
+    out["onednn_case"] = out.get("case")
+    out["case"] = case
+    share = ""
+    if out.get("onednn_case") and case.get("gflop"):
+        share = " (%.1f%% of the case's counted GEMM work)" % (100.0 * out["onednn_case"]["gflop"] / case["gflop"])
+    if case["kind"] == "model":
+        left_out = (["the embedding lookup"] if case.get("vocab") else []) + (
+            ["the additive attention"] if case.get("head") == "additive_attention" else []) + [
+            "the fc head", "recur's upload of the batch-first host data"]
+        out["note"] = ("oneDNN runs the recurrent layers only%s, on sequence-first (tnc) input already in place: "
+                       "%s and %s are not in its time" % (share, ", ".join(left_out[:-1]), left_out[-1]))
+    else:
+        out["note"] = "the same work as recur's layer forward: the recurrent layers, sequence-first (tnc) input"
     return out
 
 
@@ -308,31 +414,39 @@ def main():
     ap.add_argument("--recur", default=None, help="the recur program (default: recur on PATH, or ./build/bin/recur)")
     ap.add_argument("--recur-json", help="read recur bench --json output from this file instead of running it "
                     "(a file from this script's --json: PyTorch's results are read from it too)")
-    ap.add_argument("--torch-only", action="store_true", help="only PyTorch (cases from recur bench --list --json)")
-    ap.add_argument("--configs", default="auto", help="PyTorch configurations: auto, or a list such as 1t,2t-passive,cuda")
+    ap.add_argument("--torch-only", action="store_true", help="only the references, PyTorch and oneDNN, no recur timings "
+                    "(cases from recur bench --list --json)")
+    ap.add_argument("--configs", default="auto", help="configurations: auto, or a list such as "
+                    "1t,2t-passive,cuda,onednn-1t,onednn-2t (a list without onednn-* runs no oneDNN)")
+    ap.add_argument("--onednn", metavar="PATH", help="the %s program (default: next to the recur program)" % ONEDNN_PROG)
     ap.add_argument("--json", action="store_true", help="JSON lines: recur's results, then PyTorch's")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ns, rest = ap.parse_known_args()
     if ns.worker:
         return worker(ns.worker)
     bench_args = [a for a in rest if a != "--"]
+    dnnl_cfgs = onednn_configs(ns.configs)  # checks the onednn-* names before anything runs
     if "--json" in bench_args:
         bench_args.remove("--json")
         ns.json = True
 
+    recur = ns.recur or shutil.which("recur")
+    if not recur:
+        recur = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "bin", "recur")
+        if not os.access(recur, os.X_OK):
+            recur = None
     if ns.recur_json:
         with open(ns.recur_json) as f:
             recur_lines = [json.loads(line) for line in f if line.strip()]
     else:
-        recur = ns.recur or shutil.which("recur")
         if not recur:
-            recur = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "bin", "recur")
-            if not os.access(recur, os.X_OK):
-                sys.exit("compare_pytorch: no recur program found: pass --recur PATH")
+            sys.exit("compare_pytorch: no recur program found: pass --recur PATH")
         recur_lines = run_recur(recur, bench_args, ns.torch_only)
-    # A file written by this script's --json holds PyTorch's lines too: then show them, run nothing.
+    # A file written by this script's --json holds PyTorch's and oneDNN's lines too: then show them, run nothing.
     saved_torch = [r for r in recur_lines if r.get("backend", {}).get("name") == "pytorch"]
-    recur_lines = [r for r in recur_lines if r.get("backend", {}).get("name") != "pytorch"]
+    saved_onednn = [r for r in recur_lines if r.get("backend", {}).get("name") == "onednn"]
+    saved = saved_torch or saved_onednn
+    recur_lines = [r for r in recur_lines if r.get("backend", {}).get("name") not in ("pytorch", "onednn")]
     results = [r for r in recur_lines if "timing" in r or "error" in r or "skipped" in r]
     cases, order = {}, []
     for r in recur_lines:
@@ -346,7 +460,7 @@ def main():
     opts = case_opts(bench_args)
     torch_lines = saved_torch
     config_names = sorted({t["pytorch_config"] for t in saved_torch}) or list(configs(ns.configs))
-    for name, env in ([] if saved_torch else configs(ns.configs).items()):
+    for name, env in ([] if saved else configs(ns.configs).items()):
         print("# PyTorch, configuration %s ..." % name, file=sys.stderr, flush=True)
         full_env = dict(os.environ)
         for k in ("OMP_WAIT_POLICY",):
@@ -359,18 +473,37 @@ def main():
             print("# PyTorch configuration %s failed (exit %d)" % (name, p.returncode), file=sys.stderr)
         torch_lines += [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
 
-    best = {}
-    for t in torch_lines:
-        if "timing" not in t:
-            continue
-        key = t["case"]["name"] + "|" + t["case"]["shape"]
-        if key not in best or t["timing"]["median_ms"] < best[key]["timing"]["median_ms"]:
-            best[key] = t
-    for t in torch_lines:
-        t["best"] = "timing" in t and best.get(t["case"]["name"] + "|" + t["case"]["shape"]) is t
+    onednn_lines = saved_onednn
+    dnnl_names = sorted({t["onednn_config"] for t in saved_onednn}) or list(dnnl_cfgs)
+    dnnl_cases = [k for k in order if onednn_eligible(cases[k])]
+    dnnl_prog, dnnl_why = None, None
+    if not saved and dnnl_cfgs and dnnl_cases:
+        dnnl_prog, dnnl_why = find_onednn(ns.onednn, recur)
+        if dnnl_why:
+            print("# oneDNN skipped: %s" % dnnl_why, file=sys.stderr, flush=True)
+            dnnl_names = []
+    for name, env in (dnnl_cfgs.items() if dnnl_prog else []):
+        print("# oneDNN (%s), configuration %s ..." % (dnnl_prog, name), file=sys.stderr, flush=True)
+        for k in dnnl_cases:
+            onednn_lines.append(run_onednn(dnnl_prog, name, env, cases[k], opts, machine))
+
+    def pick_best(lines):
+        best = {}
+        for t in lines:
+            if "timing" not in t:
+                continue
+            key = t["case"]["name"] + "|" + t["case"]["shape"]
+            if key not in best or t["timing"]["median_ms"] < best[key]["timing"]["median_ms"]:
+                best[key] = t
+        for t in lines:
+            t["best"] = "timing" in t and best.get(t["case"]["name"] + "|" + t["case"]["shape"]) is t
+        return best
+
+    best = pick_best(torch_lines)
+    dbest = pick_best(onednn_lines)
 
     if ns.json:
-        for line in recur_lines + torch_lines:
+        for line in recur_lines + torch_lines + onednn_lines:
             print(json.dumps(line))
         return 0
 
@@ -380,34 +513,52 @@ def main():
         col = "%s[%s]" % (r["backend"]["name"], r["device"]["index"])
         if col not in columns:
             columns.append(col)
-    print("machine: %s, %s, %s cores; PyTorch configurations: %s" % (
-        machine.get("hostname"), machine.get("cpu"), machine.get("cores"), ", ".join(config_names)))
+    show_dnnl = bool(onednn_lines)
+    print("machine: %s, %s, %s cores; PyTorch configurations: %s; oneDNN configurations: %s" % (
+        machine.get("hostname"), machine.get("cpu"), machine.get("cores"), ", ".join(config_names) or "none",
+        ", ".join(dnnl_names) if show_dnnl else "none" + (" (%s)" % dnnl_why if dnnl_why else "")))
+    if show_dnnl:
+        d0 = next((t for t in onednn_lines if "onednn" in t), onednn_lines[0]).get("onednn", {})
+        print("  %-12s oneDNN %s (%s), ISA %s, %s" % ("oneDNN", d0.get("version", "?"), d0.get("cpu_runtime", "?"),
+                                                     d0.get("isa", "?"), onednn_lines[0]["backend"].get("path")))
     seen = set()
     for r in results:
         col = "%s[%s]" % (r["backend"]["name"], r["device"]["index"])
         if col not in seen:
             seen.add(col)
             print("  %-12s %s (%s), %s" % (col, r["device"]["name"], r["device"]["driver"], r["backend"]["path"]))
-    print("ratio = PyTorch's best time / recur's time: recur's throughput relative to PyTorch (> 1: recur faster)\n")
+    print("ratio = PyTorch's best time / recur's time: recur's throughput relative to PyTorch (> 1: recur faster)")
+    if show_dnnl:
+        print("/oneDNN = oneDNN's best time / recur's time, likewise (oneDNN: inference cases only, recurrent layers only)")
+    print()
     head = "%-22s %-31s %18s" % ("case", "shape", "PyTorch best ms")
+    if show_dnnl:
+        head += " %20s" % "oneDNN best ms"
     for col in columns:
-        head += " %16s %6s" % (col + " ms", "ratio")
+        head += " %16s %6s" % (col + " ms", "ratio") + (" %7s" % "/oneDNN" if show_dnnl else "")
     print(head)
     for key in order:
         c = cases[key]
         b = best.get(key)
+        db = dbest.get(key)
         row = "%-22s %-31s %18s" % (c["name"], c["shape"],
                                      "%s (%s)" % (fmt_ms(b["timing"]["median_ms"]), b["pytorch_config"]) if b else "-")
+        if show_dnnl:
+            row += " %20s" % ("%s (%s)" % (fmt_ms(db["timing"]["median_ms"]), db["onednn_config"]) if db else "-")
         for col in columns:
             r = next((r for r in results if r["case"]["name"] + "|" + r["case"]["shape"] == key
                       and "%s[%s]" % (r["backend"]["name"], r["device"]["index"]) == col), None)
             if r is None or "timing" not in r:
                 row += " %16s %6s" % ("-" if r is None else ("failed" if "error" in r else "skipped"), "")
+                row += (" %7s" % "") if show_dnnl else ""
                 continue
             ms = r["timing"]["median_ms"]
             ratio = b["timing"]["median_ms"] / ms if b else None
             row += " %16s %6s" % (fmt_ms(ms) + ("*" if r["timing"].get("cold") else ""),
                                   "%.2f" % ratio if ratio else "-")
+            if show_dnnl:
+                dratio = db["timing"]["median_ms"] / ms if db else None
+                row += " %7s" % ("%.2f" % dratio if dratio else "-")
         print(row)
     print("\nPyTorch per configuration (median ms):")
     for key in order:
@@ -415,6 +566,14 @@ def main():
                           else t.get("skipped") or t.get("error"))
                for t in torch_lines if t["case"]["name"] + "|" + t["case"]["shape"] == key]
         print("  %-22s %s" % (cases[key]["name"], ", ".join(per)))
+    if show_dnnl:
+        print("\noneDNN per configuration (median ms; recurrent layers only, weights reordered before timing):")
+        for key in order:
+            per = ["%s %s" % (t["onednn_config"], fmt_ms(t["timing"]["median_ms"]) if "timing" in t
+                              else t.get("skipped") or t.get("error"))
+                   for t in onednn_lines if t["case"]["name"] + "|" + t["case"]["shape"] == key]
+            if per:
+                print("  %-22s %s" % (cases[key]["name"], ", ".join(per)))
     if any(r.get("timing", {}).get("cold") for r in results):
         print("* one cold run only (over --max-time)")
     return 0
