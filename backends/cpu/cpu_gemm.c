@@ -13,15 +13,24 @@
  *     micro-panel packed just before its tiles (or, B not transposed, read in place by the kernel);
  *   - M <= kr->dot_nt_max_m, A not transposed, B transposed: dot products along K, nothing packed.
  *
- * Threads: the work is split, once per call, into nt regions: either whole matrices of the batch, or a
- * pm x pn grid over one matrix (picked by a small cost model: largest region's FMAs plus its packing).
- * Each thread packs into its own scratch buffer, so there is no barrier inside a call. Small problems use
- * fewer threads (CPU_GEMM_MIN_FLOPS per thread) so a tiny GEMM never pays for waking the pool.
+ * Threads: the work is cut, once per call, into parts — whole matrices of the batch; column panels when
+ * M is small (the recurrent step); row blocks otherwise — up to PARTS_PER_THREAD per thread. Thread i owns
+ * the i-th contiguous run of parts and takes them front to back; a thread that runs out steals from the
+ * back of another's run. On shared or heterogeneous machines the cores do not run at one speed (two vCPUs
+ * of a VM differ by 10-20% from moment to moment), and a static split waits for the slowest; here a faster
+ * core takes over the tail of a slower one's work. Owning a run keeps the same columns of B (the recurrent
+ * weights, step after step) in the same core's cache. Which thread computes a tile never changes how it
+ * is computed, so results stay independent of the thread count and of the timing.
+ * Each thread packs into its own scratch buffer and keeps what it packed across its parts (A when the
+ * parts are column panels, the B block when they are row blocks), so a part costs no repacking when the
+ * blocks repeat; there is no barrier inside a call. Small problems use fewer threads (CPU_GEMM_MIN_FLOPS
+ * per thread) so a tiny GEMM never pays for waking the pool.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cpu_gemm.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -155,6 +164,8 @@ const cpu_gemm_kernel cpu_gemm_generic = {
 
 /* ---- the driver ---- */
 
+#define CPU_GEMM_STEAL_MAX 64 /* threads one GEMM uses at most (a run of parts each) */
+
 typedef struct gemm_plan {
     const cpu_gemm_kernel *kr;
     cpu_pool *pool;
@@ -166,19 +177,33 @@ typedef struct gemm_plan {
     size_t lda, ldb, ldc, sa, sb, sc, batch;
     size_t kc;      /* K block, a function of K only */
     int nt;         /* threads used */
-    int by_batch;   /* threads take whole matrices of the batch */
-    int pm, pn;     /* else: a pm x pn grid of regions over each matrix */
+    int split;      /* what a part is: SPLIT_BATCH, SPLIT_COLS or SPLIT_ROWS */
+    size_t per;     /* tiles (MR rows or NR columns) per part; SPLIT_BATCH: 1 matrix */
+    size_t nparts;
+    /* Thread i's run of parts: (back << 32) | front, parts [front, back) still to take. */
+    _Atomic uint64_t run[CPU_GEMM_STEAL_MAX];
+    int few_rows;   /* M <= kr->mc: A packed whole (every K block) once per thread and matrix */
     int direct_b;   /* few-rows path: the kernel reads op(B) in place (not transposed) */
     int dot;        /* M <= kr->dot_nt_max_m, A not transposed, B transposed: dot products, no packing */
     size_t b_off;   /* scratch layout (floats): packed B at 0, packed A at a_off */
     size_t a_off;
 } gemm_plan;
 
+enum { SPLIT_BATCH, SPLIT_COLS, SPLIT_ROWS };
+
+/* What a thread has in its scratch buffer, kept across the parts it takes within one call. */
+typedef struct packed_state {
+    size_t a_item;          /* few rows: A of this batch item is packed (every K block), if a_ok */
+    size_t b_item, b_jc, b_pc, b_n0, b_n1; /* row blocks: this B block is packed, if b_ok */
+    int a_ok, b_ok;
+} packed_state;
+
 static inline size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 static inline size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 static inline size_t round_up(size_t a, size_t b) { return ceil_div(a, b) * b; }
 
-static void gemm_region(const gemm_plan *p, size_t bi, size_t m0, size_t m1, size_t n0, size_t n1, float *ws) {
+static void gemm_region(const gemm_plan *p, size_t bi, size_t m0, size_t m1, size_t n0, size_t n1, float *ws,
+                        packed_state *ps) {
     const cpu_gemm_kernel *kr = p->kr;
     const size_t MR = (size_t)kr->mr, NR = (size_t)kr->nr;
     const float *A = p->A + bi * p->sa, *B = p->B + bi * p->sb;
@@ -189,26 +214,35 @@ static void gemm_region(const gemm_plan *p, size_t bi, size_t m0, size_t m1, siz
         return;
     }
     float *bp = ws + p->b_off, *ap = ws + p->a_off;
-    if (m1 - m0 <= kr->mc) {
-        /* Few rows (the recurrent step: M = batch): A is packed once per K block, and each B micro-panel is
+    if (p->few_rows) {
+        /* Few rows (the recurrent step: M = batch, parts are column panels): all of A is packed once per
+         * thread and matrix, K block after K block (block pc at ap + pc * mcr), and each B micro-panel is
          * packed right before the tiles that use it, so it is still in L1 (no B block round trip via L2/L3). */
+        const size_t mc = m1 - m0, mcr = round_up(mc, MR);
+        if (!ps->a_ok || ps->a_item != bi) {
+            for (size_t pc = 0; pc < p->K; pc += p->kc)
+                kr->pack_a(mc, min_sz(p->kc, p->K - pc), p->ta ? A + pc * p->lda + m0 : A + m0 * p->lda + pc,
+                           p->lda, p->ta, ap + pc * mcr);
+            ps->a_ok = 1;
+            ps->a_item = bi;
+        }
         for (size_t pc = 0; pc < p->K; pc += p->kc) {
-            const size_t kc = min_sz(p->kc, p->K - pc), mc = m1 - m0;
+            const size_t kc = min_sz(p->kc, p->K - pc);
             const float beta = pc == 0 ? p->beta : 1.0f;
-            kr->pack_a(mc, kc, p->ta ? A + pc * p->lda + m0 : A + m0 * p->lda + pc, p->lda, p->ta, ap);
+            const float *apc = ap + pc * mcr;
             for (size_t jr = n0; jr < n1; jr += NR) {
                 const int nr = (int)min_sz(NR, n1 - jr);
                 float *cj = C + m0 * p->ldc + jr;
                 if (p->direct_b) { /* B rows are contiguous in N: the kernel reads them in place */
                     const float *bj = B + pc * p->ldb + jr;
                     for (size_t ir = 0; ir < mc; ir += MR)
-                        kr->ukernel_direct(kc, ap + ir * kc, bj, p->ldb, cj + ir * p->ldc, p->ldc,
+                        kr->ukernel_direct(kc, apc + ir * kc, bj, p->ldb, cj + ir * p->ldc, p->ldc,
                                            (int)min_sz(MR, mc - ir), nr, p->alpha, beta);
                     continue;
                 }
                 kr->pack_b(kc, (size_t)nr, p->tb ? B + jr * p->ldb + pc : B + pc * p->ldb + jr, p->ldb, p->tb, bp);
                 for (size_t ir = 0; ir < mc; ir += MR)
-                    kr->ukernel(kc, ap + ir * kc, bp, cj + ir * p->ldc, p->ldc, (int)min_sz(MR, mc - ir), nr, p->alpha,
+                    kr->ukernel(kc, apc + ir * kc, bp, cj + ir * p->ldc, p->ldc, (int)min_sz(MR, mc - ir), nr, p->alpha,
                                 beta);
             }
         }
@@ -219,7 +253,10 @@ static void gemm_region(const gemm_plan *p, size_t bi, size_t m0, size_t m1, siz
         for (size_t pc = 0; pc < p->K; pc += p->kc) {
             const size_t kc = min_sz(p->kc, p->K - pc);
             const float beta = pc == 0 ? p->beta : 1.0f;
-            kr->pack_b(kc, nc, p->tb ? B + jc * p->ldb + pc : B + pc * p->ldb + jc, p->ldb, p->tb, bp);
+            if (!ps->b_ok || ps->b_item != bi || ps->b_jc != jc || ps->b_pc != pc || ps->b_n0 != n0 || ps->b_n1 != n1) {
+                kr->pack_b(kc, nc, p->tb ? B + jc * p->ldb + pc : B + pc * p->ldb + jc, p->ldb, p->tb, bp);
+                *ps = (packed_state){.b_item = bi, .b_jc = jc, .b_pc = pc, .b_n0 = n0, .b_n1 = n1, .b_ok = 1};
+            }
             for (size_t ic = m0; ic < m1; ic += kr->mc) {
                 const size_t mc = min_sz(kr->mc, m1 - ic);
                 kr->pack_a(mc, kc, p->ta ? A + pc * p->lda + ic : A + ic * p->lda + pc, p->lda, p->ta, ap);
@@ -235,22 +272,46 @@ static void gemm_region(const gemm_plan *p, size_t bi, size_t m0, size_t m1, siz
     }
 }
 
-static void gemm_task(void *ctx, int ith, int nth) {
-    const gemm_plan *p = ctx;
-    float *ws = cpu_pool_scratch(p->pool, ith);
-    (void)nth;
-    if (p->by_batch) {
-        const size_t b0 = p->batch * (size_t)ith / (size_t)p->nt, b1 = p->batch * (size_t)(ith + 1) / (size_t)p->nt;
-        for (size_t b = b0; b < b1; b++) gemm_region(p, b, 0, p->M, 0, p->N, ws);
-        return;
+/* Take a part from run r: its front when r is the taker's own run, else (stealing) its back. Returns the
+ * part, or SIZE_MAX when the run is empty. */
+static size_t take_part(gemm_plan *p, int r, int own) {
+    uint64_t cur = atomic_load_explicit(&p->run[r], memory_order_relaxed);
+    for (;;) {
+        const uint64_t front = cur & 0xffffffffu, back = cur >> 32;
+        if (front >= back) return SIZE_MAX;
+        const uint64_t next = own ? (back << 32) | (front + 1) : ((back - 1) << 32) | front;
+        if (atomic_compare_exchange_weak_explicit(&p->run[r], &cur, next, memory_order_relaxed,
+                                                  memory_order_relaxed))
+            return (size_t)(own ? front : back - 1);
     }
+}
+
+/* The next part for thread ith: its own, else one stolen from the other runs in turn; SIZE_MAX when done. */
+static size_t next_part(gemm_plan *p, int ith) {
+    size_t part = take_part(p, ith, 1);
+    for (int k = 1; part == SIZE_MAX && k < p->nt; k++) part = take_part(p, (ith + k) % p->nt, 0);
+    return part;
+}
+
+static void gemm_task(void *ctx, int ith, int nth) {
+    gemm_plan *p = ctx;
+    float *ws = cpu_pool_scratch(p->pool, ith);
+    packed_state ps = {0};
+    (void)nth;
     const size_t MR = (size_t)p->kr->mr, NR = (size_t)p->kr->nr;
-    const size_t tm = ceil_div(p->M, MR), tn = ceil_div(p->N, NR);
-    const size_t im = (size_t)(ith % p->pm), in = (size_t)(ith / p->pm);
-    const size_t m0 = min_sz(p->M, tm * im / (size_t)p->pm * MR), m1 = min_sz(p->M, tm * (im + 1) / (size_t)p->pm * MR);
-    const size_t n0 = min_sz(p->N, tn * in / (size_t)p->pn * NR), n1 = min_sz(p->N, tn * (in + 1) / (size_t)p->pn * NR);
-    if (m0 >= m1 || n0 >= n1) return;
-    for (size_t b = 0; b < p->batch; b++) gemm_region(p, b, m0, m1, n0, n1, ws);
+    for (;;) {
+        const size_t part = next_part(p, ith);
+        if (part == SIZE_MAX) return;
+        if (p->split == SPLIT_BATCH) {
+            gemm_region(p, part, 0, p->M, 0, p->N, ws, &ps);
+        } else if (p->split == SPLIT_COLS) {
+            const size_t n0 = part * p->per * NR, n1 = min_sz(p->N, n0 + p->per * NR);
+            for (size_t b = 0; b < p->batch; b++) gemm_region(p, b, 0, p->M, n0, n1, ws, &ps);
+        } else {
+            const size_t m0 = part * p->per * MR, m1 = min_sz(p->M, m0 + p->per * MR);
+            for (size_t b = 0; b < p->batch; b++) gemm_region(p, b, m0, m1, 0, p->N, ws, &ps);
+        }
+    }
 }
 
 /* C = beta * C (K == 0); beta == 0 writes zeros without reading C. */
@@ -264,36 +325,45 @@ static void scale_c(size_t M, size_t N, float beta, float *C, size_t ldc, size_t
         }
 }
 
-/* Pick the thread count and the split. */
+/* Parts per thread at most: enough for a faster core to take over a slower one's share, few enough that
+ * taking a part (one atomic add) and re-packing per part stay negligible. */
+#define PARTS_PER_THREAD 8
+/* Row-block parts: at least this many rows each when B spans several blocks (re-packed per part: a cost
+ * of about 16 / rows of the FMA work), else at least one MC block. */
+#define MIN_PART_ROWS 512
+
+/* Pick the thread count and the parts. */
 static void plan_threads(gemm_plan *p, int nth, double min_flops) {
     const double flops = 2.0 * (double)p->M * (double)p->N * (double)p->K * (double)p->batch;
     double cap = flops / (min_flops > 1.0 ? min_flops : 1.0);
-    int nt = nth;
+    int nt = nth < CPU_GEMM_STEAL_MAX ? nth : CPU_GEMM_STEAL_MAX;
     if (cap < (double)nt) nt = cap < 1.0 ? 1 : (int)cap;
     p->nt = nt;
-    p->by_batch = 0;
-    p->pm = p->pn = 1;
-    if (nt == 1) return;
-    if (p->batch >= (size_t)nt && (p->batch % (size_t)nt == 0 || p->batch >= 4 * (size_t)nt)) {
-        p->by_batch = 1;
-        return;
-    }
     const size_t MR = (size_t)p->kr->mr, NR = (size_t)p->kr->nr;
     const size_t tm = ceil_div(p->M, MR), tn = ceil_div(p->N, NR);
-    double best = -1.0;
-    for (int pm = 1; pm <= nt; pm++) {
-        if (nt % pm) continue;
-        const int pn = nt / pm;
-        const double rows = (double)min_sz(p->M, ceil_div(tm, (size_t)pm) * MR);
-        const double cols = (double)(ceil_div(tn, (size_t)pn) * NR);
-        /* FMA work of the largest region (16 flops per cycle per FMA lane pair) + packing (~1 cycle/elem) */
-        const double cost = rows * cols * (double)p->K / 16.0 + (rows + cols) * (double)p->K;
-        if (best < 0 || cost < best) {
-            best = cost;
-            p->pm = pm;
-            p->pn = pn;
-        }
+    const size_t most = (size_t)nt * PARTS_PER_THREAD;
+    if (nt > 1 && p->batch >= (size_t)nt && (p->batch % (size_t)nt == 0 || p->batch >= 4 * (size_t)nt)) {
+        p->split = SPLIT_BATCH;
+        p->per = 1;
+        p->nparts = p->batch;
+        return;
     }
+    size_t want, tiles;
+    if (p->few_rows) {
+        p->split = SPLIT_COLS;
+        tiles = tn;
+        want = min_sz(tn, most);
+    } else {
+        p->split = SPLIT_ROWS;
+        tiles = tm;
+        const int one_block = p->N <= p->kr->nc && p->K <= p->kr->kc; /* B packed once per thread */
+        const size_t rows = one_block ? p->kr->mc : MIN_PART_ROWS;
+        want = min_sz(most, p->M / rows);
+        if (want < (size_t)nt) want = (size_t)nt;
+    }
+    if (nt == 1) want = 1;
+    p->per = ceil_div(tiles, want ? want : 1);
+    p->nparts = ceil_div(tiles, p->per);
 }
 
 int cpu_sgemm(cpu_pool *pool, int nth, double min_flops, int isa, int trans_a, int trans_b, size_t M, size_t N,
@@ -332,10 +402,17 @@ int cpu_sgemm(cpu_pool *pool, int nth, double min_flops, int isa, int trans_a, i
     /* The path depends on the shape alone (never on the thread count), so results do not either. */
     p.direct_b = !trans_b && p.kr->ukernel_direct != NULL;
     p.dot = !trans_a && trans_b && p.kr->dot_nt && M <= p.kr->dot_nt_max_m;
+    /* Few rows: A is packed whole, so only while that stays small (1 Mi floats: 4 MiB per thread). */
+    p.few_rows = M <= p.kr->mc && round_up(M, (size_t)p.kr->mr) * K <= ((size_t)1 << 20);
     plan_threads(&p, nth, min_flops);
+    for (int i = 0; i < p.nt; i++) { /* thread i owns parts [i * nparts / nt, (i + 1) * nparts / nt) */
+        const uint64_t lo = p.nparts * (size_t)i / (size_t)p.nt, hi = p.nparts * (size_t)(i + 1) / (size_t)p.nt;
+        atomic_init(&p.run[i], (hi << 32) | lo);
+    }
     const size_t MR = (size_t)p.kr->mr, NR = (size_t)p.kr->nr;
     const size_t b_floats = p.kc * min_sz(p.kr->nc, round_up(N, NR));
-    const size_t a_floats = p.kc * min_sz(p.kr->mc, round_up(M, MR));
+    /* few rows: all of A (every K block); else one MC x KC block */
+    const size_t a_floats = p.few_rows ? round_up(M, MR) * K : p.kc * min_sz(p.kr->mc, round_up(M, MR));
     p.b_off = 0;
     p.a_off = round_up(b_floats, 16);
     cpu_pool_lock(pool);
