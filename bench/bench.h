@@ -1,9 +1,10 @@
 /*
  * `recur bench`: the cross-backend benchmark. Internal interfaces shared by its files:
- *   bench_main.c    flags, which backends and devices, the measuring loop, `--pytorch`
+ *   bench_main.c    flags, which backends and devices, measuring each case, `--pytorch`
  *   bench_cases.c   the table of cases and what one run of each does (SGEMM, layer, whole model)
- *   bench_report.c  the machine, statistics, the readable table and the JSON lines
- * See docs/bench.md.
+ *   bench_report.c  the readable table and the JSON lines
+ * and bench_common.h: the clock, the measuring method, statistics, the machine and JSON keys, which
+ * recur-bench-onednn (onednn_rnn.c) shares. See docs/bench.md.
  */
 #ifndef RECUR_BENCH_H
 #define RECUR_BENCH_H
@@ -12,8 +13,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "bench_common.h"
 #include "recur/model.h"
-#include "json_write.h"
 
 /* The `recur bench` verb: the one symbol the `recur` tool links against. */
 int cli_bench(int argc, char **argv);
@@ -58,27 +59,7 @@ int bench_runner_new(recur_device *d, const bench_case *c, uint64_t seed, bench_
 int bench_runner_run(bench_runner *r);
 void bench_runner_free(bench_runner *r);
 
-/* ---- statistics and reporting ------------------------------------------------------------------------ */
-typedef struct bench_stats {
-    int warmup;      /* warm-up runs before measuring (not counted) */
-    int runs;        /* samples taken */
-    int inner;       /* runs per sample (short cases are repeated so one sample lasts long enough) */
-    int cold;        /* 1: the only sample is the first run, taken cold (one run exceeded --max-time) */
-    double first_ms; /* the very first run on this device, with any lazy compilation */
-    double median_ms, min_ms, max_ms, q1_ms, q3_ms, mean_ms; /* per run */
-} bench_stats;
-
-/* Fill median/min/max/quartiles/mean from samples (sorted in place). */
-void bench_stats_compute(double *samples, int n, bench_stats *s);
-
-typedef struct bench_machine {
-    char hostname[128];
-    char cpu[160];
-    char os[400];
-    long cores;
-} bench_machine;
-void bench_machine_probe(bench_machine *m);
-
+/* ---- reporting (the statistics and the machine: bench_common.h) ------------------------------------- */
 /* What happened when a device was opened (all in milliseconds; < 0 where unknown). */
 typedef struct bench_startup {
     double load_ms;       /* recur_backend_load: dlopen + probe */
@@ -112,7 +93,5 @@ void bench_print_case_json(FILE *f, const bench_case *c);
 void bench_print_device_header(FILE *f, const bench_device_ctx *dc);
 void bench_print_table_header(FILE *f);
 void bench_print_row(FILE *f, const bench_case *c, const bench_stats *s, const char *error, const char *skipped);
-
-double bench_now_ms(void);
 
 #endif

@@ -7,7 +7,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fnmatch.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -226,69 +225,34 @@ static long option_long(recur_device *d, const char *key) {
     return strtol(buf, NULL, 10);
 }
 
-/* ---- measuring one case --------------------------------------------------------------------------------- */
-static int time_runs(bench_runner *r, recur_device *d, int n, double *ms) {
+/* ---- measuring one case: the method is bench_measure's (bench_common.c) --------------------------------- */
+typedef struct timed {
+    bench_runner *r;
+    recur_device *d;
+} timed;
+
+/* n runs enqueued, the queue synchronised, then the clock read: ms per run. */
+static int time_runs(void *ctx, int n, double *ms) {
+    timed *t = ctx;
     double t0 = bench_now_ms();
     for (int i = 0; i < n; i++) {
-        int st = bench_runner_run(r);
+        int st = bench_runner_run(t->r);
         if (st) return st;
     }
-    int st = recur_sync(d);
+    int st = recur_sync(t->d);
     *ms = (bench_now_ms() - t0) / n;
     return st;
 }
 
 static int measure(recur_device *d, const bench_case *c, const options *o, bench_stats *s) {
     memset(s, 0, sizeof *s);
-    bench_runner *r = NULL;
-    int st = bench_runner_new(d, c, (uint64_t)o->seed, &r);
+    timed t = {NULL, d};
+    int st = bench_runner_new(d, c, (uint64_t)o->seed, &t.r);
     if (st) return st;
-    const double budget = o->max_time_s * 1e3;
-    double spent = 0.0, est = 0.0, ms = 0.0;
-    int warm = 0;
-    for (; warm < o->warmup; warm++) {
-        if ((st = time_runs(r, d, 1, &ms))) goto done;
-        if (warm == 0) s->first_ms = ms;
-        spent += ms;
-        est = ms;
-        /* Slow cases: one warm-up is enough once it has used a third of the budget. */
-        if (budget > 0.0 && spent > budget / 3.0) {
-            warm++;
-            break;
-        }
-    }
-    s->warmup = warm;
-    if (budget > 0.0 && warm == 1 && s->first_ms > budget) {
-        /* One run alone is over the budget: report it, flagged, rather than spend minutes more. */
-        s->cold = 1;
-        s->inner = 1;
-        s->warmup = 0;
-        double v = s->first_ms;
-        bench_stats_compute(&v, 1, s);
-        goto done;
-    }
-    int inner = 1;
-    if (est > 0.0 && est < o->min_sample_ms) inner = (int)fmin(ceil(o->min_sample_ms / est), 100000.0);
-    int runs = (int)o->repeat;
-    if (est > 0.0 && budget > 0.0) {
-        double left = budget - spent, per = est * inner;
-        if (per * runs > left) runs = left > per ? (int)(left / per) : 1;
-    }
-    s->inner = inner;
-    double samples[256];
-    double *v = runs <= 256 ? samples : malloc(sizeof(double) * (size_t)runs);
-    if (!v) {
-        st = recur_set_error(RECUR_E_NOMEM, "bench: out of memory");
-        goto done;
-    }
-    for (int i = 0; i < runs && !st; i++) {
-        st = time_runs(r, d, inner, &v[i]);
-        if (!st && o->warmup == 0 && i == 0) s->first_ms = v[i];
-    }
-    if (!st) bench_stats_compute(v, runs, s);
-    if (v != samples) free(v);
-done:
-    bench_runner_free(r);
+    const bench_method method = {(int)o->warmup, (int)o->repeat, o->max_time_s, o->min_sample_ms};
+    st = bench_measure(time_runs, &t, &method, s);
+    if (st == BENCH_E_NOMEM) st = recur_set_error(RECUR_E_NOMEM, "bench: out of memory");
+    bench_runner_free(t.r);
     return st;
 }
 

@@ -1,94 +1,5 @@
-/* The machine, statistics, and the two outputs of `recur bench`: a readable table and JSON lines. */
-#define _POSIX_C_SOURCE 200809L
-#include <ctype.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/utsname.h>
-#include <time.h>
-#include <unistd.h>
-
+/* The two outputs of `recur bench`: a readable table and JSON lines. */
 #include "bench.h"
-
-double bench_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
-
-/* ---- statistics --------------------------------------------------------------------------------------- */
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Quantile q of sorted v by linear interpolation between closest ranks. */
-static double quantile(const double *v, int n, double q) {
-    double pos = q * (double)(n - 1);
-    int lo = (int)pos;
-    if (lo >= n - 1) return v[n - 1];
-    return v[lo] + (pos - (double)lo) * (v[lo + 1] - v[lo]);
-}
-
-void bench_stats_compute(double *v, int n, bench_stats *s) {
-    s->runs = n;
-    if (n <= 0) return;
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    double sum = 0.0;
-    for (int i = 0; i < n; i++) sum += v[i];
-    s->mean_ms = sum / n;
-    s->min_ms = v[0];
-    s->max_ms = v[n - 1];
-    s->median_ms = quantile(v, n, 0.5);
-    s->q1_ms = quantile(v, n, 0.25);
-    s->q3_ms = quantile(v, n, 0.75);
-}
-
-/* ---- the machine ------------------------------------------------------------------------------------- */
-static void trim(char *s) {
-    size_t n = strlen(s);
-    while (n && isspace((unsigned char)s[n - 1])) s[--n] = 0;
-    size_t i = 0;
-    while (s[i] && isspace((unsigned char)s[i])) i++;
-    memmove(s, s + i, strlen(s + i) + 1);
-}
-
-/* The CPU's name from /proc/cpuinfo: "model name" (x86), else "cpu model"/"Hardware"/"cpu" (others). */
-static void cpu_model(char *out, size_t size) {
-    static const char *const keys[] = {"model name", "cpu model", "Hardware", "cpu", "Processor"};
-    char best[sizeof keys / sizeof keys[0]][160];
-    memset(best, 0, sizeof best);
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (f) {
-        char line[512];
-        while (fgets(line, sizeof line, f)) {
-            char *colon = strchr(line, ':');
-            if (!colon) continue;
-            *colon = 0;
-            trim(line);
-            for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
-                if (!best[k][0] && !strcmp(line, keys[k])) {
-                    snprintf(best[k], sizeof best[k], "%s", colon + 1);
-                    trim(best[k]);
-                }
-        }
-        fclose(f);
-    }
-    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
-        if (best[k][0]) {
-            snprintf(out, size, "%s", best[k]);
-            return;
-        }
-    snprintf(out, size, "unknown");
-}
-
-void bench_machine_probe(bench_machine *m) {
-    memset(m, 0, sizeof *m);
-    if (gethostname(m->hostname, sizeof m->hostname - 1) != 0) snprintf(m->hostname, sizeof m->hostname, "unknown");
-    cpu_model(m->cpu, sizeof m->cpu);
-    struct utsname u;
-    if (uname(&u) == 0) snprintf(m->os, sizeof m->os, "%s %s %s", u.sysname, u.release, u.machine);
-    m->cores = sysconf(_SC_NPROCESSORS_ONLN);
-}
 
 const char *bench_cache_state(const bench_startup *s) {
     if (s->cache_hits < 0 && s->cache_misses < 0) return "n/a";
@@ -108,89 +19,73 @@ const char *bench_device_kind_name(uint32_t kind) {
 
 /* ---- JSON -------------------------------------------------------------------------------------------- */
 
-static void json_key_str(FILE *f, const char *key, const char *value, int comma) {
-    fprintf(f, "%s\"%s\":", comma ? "," : "", key);
-    json_write_string(f, value);
-}
-
-/* A number, or null where unknown (negative) or not finite. */
-static void json_key_num(FILE *f, const char *key, double v, int comma) {
-    fprintf(f, "%s\"%s\":", comma ? "," : "", key);
-    if (v < 0 || v != v || v > 1e300) fputs("null", f);
-    else if (v == (double)(int64_t)v && v < 9007199254740992.0) fprintf(f, "%lld", (long long)v);
-    else fprintf(f, "%.6g", v);
-}
-
 void bench_print_case_json(FILE *f, const bench_case *c) {
     char shape[96];
     bench_case_shape(c, shape, sizeof shape);
     fputc('{', f);
-    json_key_str(f, "name", c->name, 0);
-    json_key_str(f, "kind", bench_kind_name(c->kind), 1);
-    json_key_str(f, "mode", c->train ? "train" : "infer", 1);
-    json_key_str(f, "what", c->what, 1);
-    json_key_str(f, "shape", shape, 1);
+    bench_json_str(f, "name", c->name, 0);
+    bench_json_str(f, "kind", bench_kind_name(c->kind), 1);
+    bench_json_str(f, "mode", c->train ? "train" : "infer", 1);
+    bench_json_str(f, "what", c->what, 1);
+    bench_json_str(f, "shape", shape, 1);
     if (c->kind == BENCH_GEMM) {
-        json_key_num(f, "M", (double)c->M, 1);
-        json_key_num(f, "N", (double)c->N, 1);
-        json_key_num(f, "K", (double)c->K, 1);
+        bench_json_num(f, "M", (double)c->M, 1);
+        bench_json_num(f, "N", (double)c->N, 1);
+        bench_json_num(f, "K", (double)c->K, 1);
         fprintf(f, ",\"trans_a\":%s,\"trans_b\":%s", c->trans_a ? "true" : "false", c->trans_b ? "true" : "false");
     }
-    json_key_str(f, "cell", recur_cell_name(c->cell), 1);
-    json_key_num(f, "batch", (double)c->batch, 1);
-    json_key_num(f, "seq", (double)c->seq, 1);
-    json_key_num(f, "input", (double)(c->vocab ? c->embed : c->input), 1);
-    json_key_num(f, "hidden", (double)c->hidden, 1);
-    json_key_num(f, "layers", (double)c->layers, 1);
+    bench_json_str(f, "cell", recur_cell_name(c->cell), 1);
+    bench_json_num(f, "batch", (double)c->batch, 1);
+    bench_json_num(f, "seq", (double)c->seq, 1);
+    bench_json_num(f, "input", (double)(c->vocab ? c->embed : c->input), 1);
+    bench_json_num(f, "hidden", (double)c->hidden, 1);
+    bench_json_num(f, "layers", (double)c->layers, 1);
     fprintf(f, ",\"bidirectional\":%s", c->bidirectional ? "true" : "false");
     if (c->kind == BENCH_MODEL) {
-        json_key_num(f, "vocab", (double)c->vocab, 1);
-        json_key_num(f, "embed", (double)c->embed, 1);
-        json_key_str(f, "head", recur_head_name(c->head), 1);
-        json_key_num(f, "classes", (double)c->classes, 1);
-        json_key_str(f, "loss", "cross_entropy", 1);
-        json_key_str(f, "optimizer", c->train ? "adam" : "", 1);
+        bench_json_num(f, "vocab", (double)c->vocab, 1);
+        bench_json_num(f, "embed", (double)c->embed, 1);
+        bench_json_str(f, "head", recur_head_name(c->head), 1);
+        bench_json_num(f, "classes", (double)c->classes, 1);
+        bench_json_str(f, "loss", "cross_entropy", 1);
+        bench_json_str(f, "optimizer", c->train ? "adam" : "", 1);
     }
-    json_key_num(f, "gflop", bench_case_flops(c) * 1e-9, 1);
+    bench_json_num(f, "gflop", bench_case_flops(c) * 1e-9, 1);
     fputc('}', f);
 }
 
 void bench_print_json(FILE *f, const bench_machine *m, const bench_device_ctx *dc, const bench_case *c,
                       const bench_stats *s, const char *error, const char *skipped) {
     fputs("{\"schema\":\"recur-bench/1\"", f);
-    json_key_str(f, "recur_version", RECUR_VERSION_STRING, 1);
+    bench_json_str(f, "recur_version", RECUR_VERSION_STRING, 1);
     char when[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    if (gmtime_r(&now, &tm)) strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    else when[0] = 0;
-    json_key_str(f, "time", when, 1);
+    bench_utc_time(when, sizeof when);
+    bench_json_str(f, "time", when, 1);
 
     fputs(",\"machine\":{", f);
-    json_key_str(f, "hostname", m->hostname, 0);
-    json_key_str(f, "cpu", m->cpu, 1);
-    json_key_num(f, "cores", (double)m->cores, 1);
-    json_key_str(f, "os", m->os, 1);
+    bench_json_str(f, "hostname", m->hostname, 0);
+    bench_json_str(f, "cpu", m->cpu, 1);
+    bench_json_num(f, "cores", (double)m->cores, 1);
+    bench_json_str(f, "os", m->os, 1);
     fputc('}', f);
 
     fputs(",\"backend\":{", f);
-    json_key_str(f, "name", dc->backend_name, 0);
-    json_key_str(f, "version", dc->backend_version, 1);
-    json_key_str(f, "path", dc->backend_path, 1);
+    bench_json_str(f, "name", dc->backend_name, 0);
+    bench_json_str(f, "version", dc->backend_version, 1);
+    bench_json_str(f, "path", dc->backend_path, 1);
     fputc('}', f);
 
     const recur_device_info *info = dc->info;
     fputs(",\"device\":{", f);
-    json_key_num(f, "index", dc->index, 0);
-    json_key_str(f, "name", info->name, 1);
-    json_key_str(f, "vendor", info->vendor, 1);
-    json_key_str(f, "kind", bench_device_kind_name(info->kind), 1);
-    json_key_str(f, "driver", info->driver, 1);
-    json_key_str(f, "platform", info->platform, 1);
-    json_key_num(f, "compute_units", info->compute_units, 1);
-    json_key_num(f, "memory_bytes", (double)info->memory_bytes, 1);
+    bench_json_num(f, "index", dc->index, 0);
+    bench_json_str(f, "name", info->name, 1);
+    bench_json_str(f, "vendor", info->vendor, 1);
+    bench_json_str(f, "kind", bench_device_kind_name(info->kind), 1);
+    bench_json_str(f, "driver", info->driver, 1);
+    bench_json_str(f, "platform", info->platform, 1);
+    bench_json_num(f, "compute_units", info->compute_units, 1);
+    bench_json_num(f, "memory_bytes", (double)info->memory_bytes, 1);
     fprintf(f, ",\"host_addressable\":%s", info->host_addressable ? "true" : "false");
-    if (dc->startup.threads[0]) json_key_str(f, "threads", dc->startup.threads, 1);
+    if (dc->startup.threads[0]) bench_json_str(f, "threads", dc->startup.threads, 1);
     else fputs(",\"threads\":null", f);
     const char *fb[64];
     int nfb = recur_device_fallback_ops(dc->dev, fb, 63);
@@ -203,46 +98,46 @@ void bench_print_json(FILE *f, const bench_machine *m, const bench_device_ctx *d
 
     const bench_startup *su = &dc->startup;
     fputs(",\"startup\":{", f);
-    json_key_num(f, "load_ms", su->load_ms, 0);
-    json_key_num(f, "open_ms", su->open_ms, 1);
-    json_key_num(f, "backend_startup_ms", su->backend_ms, 1);
-    json_key_num(f, "warmup_ms", su->warmup_ms, 1);
-    json_key_num(f, "cache_hits", (double)su->cache_hits, 1);
-    json_key_num(f, "cache_misses", (double)su->cache_misses, 1);
-    json_key_str(f, "kernel_cache", bench_cache_state(su), 1);
+    bench_json_num(f, "load_ms", su->load_ms, 0);
+    bench_json_num(f, "open_ms", su->open_ms, 1);
+    bench_json_num(f, "backend_startup_ms", su->backend_ms, 1);
+    bench_json_num(f, "warmup_ms", su->warmup_ms, 1);
+    bench_json_num(f, "cache_hits", (double)su->cache_hits, 1);
+    bench_json_num(f, "cache_misses", (double)su->cache_misses, 1);
+    bench_json_str(f, "kernel_cache", bench_cache_state(su), 1);
     fputc('}', f);
 
     fputs(",\"case\":", f);
     bench_print_case_json(f, c);
 
     if (error || skipped) {
-        json_key_str(f, error ? "error" : "skipped", error ? error : skipped, 1);
+        bench_json_str(f, error ? "error" : "skipped", error ? error : skipped, 1);
         fputs("}\n", f);
         return;
     }
     fputs(",\"timing\":{", f);
-    json_key_num(f, "warmup", s->warmup, 0);
-    json_key_num(f, "runs", s->runs, 1);
-    json_key_num(f, "inner", s->inner, 1);
+    bench_json_num(f, "warmup", s->warmup, 0);
+    bench_json_num(f, "runs", s->runs, 1);
+    bench_json_num(f, "inner", s->inner, 1);
     fprintf(f, ",\"cold\":%s", s->cold ? "true" : "false");
-    json_key_num(f, "first_ms", s->first_ms, 1);
-    json_key_num(f, "median_ms", s->median_ms, 1);
-    json_key_num(f, "min_ms", s->min_ms, 1);
-    json_key_num(f, "max_ms", s->max_ms, 1);
-    json_key_num(f, "q1_ms", s->q1_ms, 1);
-    json_key_num(f, "q3_ms", s->q3_ms, 1);
-    json_key_num(f, "mean_ms", s->mean_ms, 1);
+    bench_json_num(f, "first_ms", s->first_ms, 1);
+    bench_json_num(f, "median_ms", s->median_ms, 1);
+    bench_json_num(f, "min_ms", s->min_ms, 1);
+    bench_json_num(f, "max_ms", s->max_ms, 1);
+    bench_json_num(f, "q1_ms", s->q1_ms, 1);
+    bench_json_num(f, "q3_ms", s->q3_ms, 1);
+    bench_json_num(f, "mean_ms", s->mean_ms, 1);
     fputc('}', f);
 
     double flops = bench_case_flops(c), sec = s->median_ms * 1e-3;
     size_t seqs = bench_case_sequences(c);
     fputs(",\"throughput\":{", f);
-    json_key_num(f, "gflop", flops * 1e-9, 0);
-    json_key_num(f, "gflop_per_s", sec > 0 ? flops * 1e-9 / sec : -1, 1);
-    json_key_num(f, "gflop_per_s_best", s->min_ms > 0 ? flops * 1e-9 / (s->min_ms * 1e-3) : -1, 1);
-    if (seqs) json_key_num(f, "seq_per_s", sec > 0 ? (double)seqs / sec : -1, 1);
+    bench_json_num(f, "gflop", flops * 1e-9, 0);
+    bench_json_num(f, "gflop_per_s", sec > 0 ? flops * 1e-9 / sec : -1, 1);
+    bench_json_num(f, "gflop_per_s_best", s->min_ms > 0 ? flops * 1e-9 / (s->min_ms * 1e-3) : -1, 1);
+    if (seqs) bench_json_num(f, "seq_per_s", sec > 0 ? (double)seqs / sec : -1, 1);
     else fputs(",\"seq_per_s\":null", f);
-    json_key_str(f, "flop_count",
+    bench_json_str(f, "flop_count",
                  c->kind == BENCH_GEMM ? "2*M*N*K"
                  : c->train            ? "GEMM work only: 3 x the forward pass's (2*M*N*K per product)"
                                        : "GEMM work only: the forward pass's (2*M*N*K per product)",

@@ -2,7 +2,8 @@
  * recur-bench-onednn: recur bench's inference cases in oneDNN (DNNL 2.6, C API), timed the way `recur bench`
  * times them, printed as one recur-bench/1 JSON line (backend "onednn"). bench/compare_pytorch.py runs it
  * for the "infer" model cases and the forward-only layer cases, beside recur and PyTorch (docs/bench.md,
- * "Against oneDNN").
+ * "Against oneDNN"). The measuring method, the statistics, the machine's description and the JSON keys are
+ * recur bench's own (bench_common.c), so the two cannot drift apart.
  *
  * What one run is: forward_inference, f32, of L stacked recurrent layers (optionally bidirectional, outputs
  * concatenated), src/dst in tnc, zero initial state, dst_iter (and dst_iter_c) written. Weights are given in
@@ -34,12 +35,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <oneapi/dnnl/dnnl.h>
 #include <oneapi/dnnl/dnnl_debug.h>
+
+#include "bench_common.h"
 
 #define PROG "recur-bench-onednn"
 #define MAX_PRIMS 64
@@ -252,12 +253,10 @@ static dnnl_memory_t make_weights(dnnl_engine_t eng, dnnl_stream_t strm, const d
     CHECK(dnnl_reorder_primitive_desc_create(&rpd, &user_md, eng, want, eng, NULL), ctx);
     CHECK(dnnl_primitive_create(&r, rpd), ctx);
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, out}};
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    const double t0 = bench_now_ms();
     CHECK(dnnl_primitive_execute(r, strm, 2, args), ctx);
     CHECK(dnnl_stream_wait(strm), ctx);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    *reorder_ms += (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-6;
+    *reorder_ms += bench_now_ms() - t0;
     CHECK(dnnl_primitive_destroy(r), ctx);
     CHECK(dnnl_primitive_desc_destroy(rpd), ctx);
     CHECK(dnnl_memory_destroy(user), ctx);
@@ -337,137 +336,26 @@ static void free_prim(prim *P) {
         if (ms[i]) CHECK(dnnl_memory_destroy(ms[i]), "cleaning up");
 }
 
-/* ---- timing: recur bench's method (bench/bench_main.c, measure) ---------------------------------------- */
+/* ---- timing: recur bench's method (bench_measure, bench/bench_common.c) --------------------------------- */
 typedef struct model {
     prim prims[MAX_PRIMS];
     int n;
     dnnl_stream_t strm;
 } model;
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
-
-/* n runs, then wait for the stream (recur's time_runs: enqueue, sync, clock); ms per run. */
-static double time_runs(model *m, int n) {
-    double t0 = now_ms();
+/* n runs, then wait for the stream (as recur bench's time_runs: enqueue, sync, clock); ms per run. */
+static int time_runs(void *ctx, int n, double *ms) {
+    model *m = ctx;
+    double t0 = bench_now_ms();
     for (int r = 0; r < n; r++)
         for (int i = 0; i < m->n; i++)
             CHECK(dnnl_primitive_execute(m->prims[i].p, m->strm, m->prims[i].nargs, m->prims[i].args), "running");
     CHECK(dnnl_stream_wait(m->strm), "running");
-    return (now_ms() - t0) / n;
+    *ms = (bench_now_ms() - t0) / n;
+    return 0;
 }
 
-typedef struct stats {
-    int warmup, runs, inner, cold;
-    double first_ms, median_ms, min_ms, max_ms, q1_ms, q3_ms, mean_ms;
-} stats;
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double quantile(const double *v, int n, double q) {
-    double pos = q * (double)(n - 1);
-    int lo = (int)pos;
-    if (lo >= n - 1) return v[n - 1];
-    return v[lo] + (pos - (double)lo) * (v[lo + 1] - v[lo]);
-}
-
-static void compute_stats(double *v, int n, stats *s) {
-    s->runs = n;
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    double sum = 0.0;
-    for (int i = 0; i < n; i++) sum += v[i];
-    s->mean_ms = sum / n;
-    s->min_ms = v[0];
-    s->max_ms = v[n - 1];
-    s->median_ms = quantile(v, n, 0.5);
-    s->q1_ms = quantile(v, n, 0.25);
-    s->q3_ms = quantile(v, n, 0.75);
-}
-
-static void measure(model *m, const options *o, stats *s) {
-    memset(s, 0, sizeof *s);
-    const double budget = o->max_time_s * 1e3;
-    double spent = 0.0, est = 0.0, ms;
-    int warm = 0;
-    for (; warm < o->warmup; warm++) {
-        ms = time_runs(m, 1);
-        if (warm == 0) s->first_ms = ms;
-        spent += ms;
-        est = ms;
-        if (budget > 0.0 && spent > budget / 3.0) { /* slow: one warm-up is enough */
-            warm++;
-            break;
-        }
-    }
-    s->warmup = warm;
-    if (budget > 0.0 && warm == 1 && s->first_ms > budget) { /* one run alone is over the budget */
-        s->cold = 1;
-        s->inner = 1;
-        s->warmup = 0;
-        double v = s->first_ms;
-        compute_stats(&v, 1, s);
-        return;
-    }
-    int inner = 1;
-    if (est > 0.0 && est < o->min_sample_ms) inner = (int)fmin(ceil(o->min_sample_ms / est), 100000.0);
-    int runs = (int)o->repeat;
-    if (est > 0.0 && budget > 0.0) {
-        double left = budget - spent, per = est * inner;
-        if (per * runs > left) runs = left > per ? (int)(left / per) : 1;
-    }
-    s->inner = inner;
-    double *v = malloc(sizeof(double) * (size_t)runs);
-    if (!v) die("out of memory", "");
-    for (int i = 0; i < runs; i++) {
-        v[i] = time_runs(m, inner);
-        if (o->warmup == 0 && i == 0) s->first_ms = v[i];
-    }
-    compute_stats(v, runs, s);
-    free(v);
-}
-
-/* ---- the machine, threads, JSON ------------------------------------------------------------------------- */
-static void trim(char *s) {
-    size_t n = strlen(s), i = 0;
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n')) s[--n] = 0;
-    while (s[i] == ' ' || s[i] == '\t') i++;
-    memmove(s, s + i, strlen(s + i) + 1);
-}
-
-static void cpu_model(char *out, size_t size) { /* as bench_report.c: the first of these keys found */
-    static const char *const keys[] = {"model name", "cpu model", "Hardware", "cpu", "Processor"};
-    char best[sizeof keys / sizeof keys[0]][160];
-    memset(best, 0, sizeof best);
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (f) {
-        char line[512];
-        while (fgets(line, sizeof line, f)) {
-            char *colon = strchr(line, ':');
-            if (!colon) continue;
-            *colon = 0;
-            trim(line);
-            for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
-                if (!best[k][0] && !strcmp(line, keys[k])) {
-                    snprintf(best[k], sizeof best[k], "%s", colon + 1);
-                    trim(best[k]);
-                }
-        }
-        fclose(f);
-    }
-    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
-        if (best[k][0]) {
-            snprintf(out, size, "%s", best[k]);
-            return;
-        }
-    snprintf(out, size, "unknown");
-}
-
+/* ---- threads, the library ------------------------------------------------------------------------------- */
 /* The threads oneDNN's OpenMP runtime will use: omp_get_max_threads from the libgomp that libdnnl loaded. */
 static int omp_threads(void) {
     int (*get)(void) = NULL;
@@ -499,23 +387,6 @@ static const char *isa_name(dnnl_cpu_isa_t isa) {
 static const char *runtime_name(unsigned r) {
     return r == DNNL_RUNTIME_OMP ? "OpenMP" : r == DNNL_RUNTIME_TBB ? "TBB" : r == DNNL_RUNTIME_SEQ ? "sequential"
            : r == DNNL_RUNTIME_THREADPOOL ? "threadpool" : "unknown";
-}
-
-static void jstr(const char *key, const char *v, int comma) {
-    printf("%s\"%s\":\"", comma ? "," : "", key);
-    for (const unsigned char *p = (const unsigned char *)(v ? v : ""); *p; p++) {
-        if (*p == '"' || *p == '\\') printf("\\%c", *p);
-        else if (*p < 0x20) printf("\\u%04x", *p);
-        else putchar(*p);
-    }
-    putchar('"');
-}
-
-static void jnum(const char *key, double v, int comma) {
-    printf("%s\"%s\":", comma ? "," : "", key);
-    if (v != v || v > 1e300 || v < -1e300) printf("null");
-    else if (v == (double)(int64_t)v && fabs(v) < 9007199254740992.0) printf("%lld", (long long)v);
-    else printf("%.6g", v);
 }
 
 /* ---- main ----------------------------------------------------------------------------------------------- */
@@ -560,7 +431,8 @@ int main(int argc, char **argv) {
     }
 
     if (o.dump) {
-        (void)time_runs(&m, 1);
+        double ms;
+        (void)time_runs(&m, 1, &ms);
         FILE *f = fopen(o.dump, "wb");
         size_t count = (size_t)(T * N * D * H);
         if (!f || fwrite(mem_ptr(m.prims[m.n - 1].dst_layer), sizeof(float), count, f) != count || fclose(f)) {
@@ -571,8 +443,9 @@ int main(int argc, char **argv) {
         return 0;
     }
 
-    stats s;
-    measure(&m, &o, &s);
+    bench_stats s;
+    const bench_method method = {(int)o.warmup, (int)o.repeat, o.max_time_s, o.min_sample_ms};
+    if (bench_measure(time_runs, &m, &method, &s)) die("out of memory", "");
 
     /* GEMM work, counted as recur bench counts a layer's forward: 2*T*B*G*H*(in + H) per layer and direction. */
     double gflop = 0.0;
@@ -580,11 +453,9 @@ int main(int argc, char **argv) {
         gflop += (double)D * 2.0 * (double)T * (double)N * ci->gates * (double)H * (double)((l ? D * H : I) + H);
     gflop *= 1e-9;
 
-    char host[128] = "unknown", cpu[160], os[400] = "", shape[128], what[400], driver[256], threads_s[16];
-    if (gethostname(host, sizeof host - 1) != 0) snprintf(host, sizeof host, "unknown");
-    cpu_model(cpu, sizeof cpu);
-    struct utsname u;
-    if (uname(&u) == 0) snprintf(os, sizeof os, "%s %s %s", u.sysname, u.release, u.machine);
+    bench_machine mach;
+    bench_machine_probe(&mach);
+    char shape[128], what[400], driver[256], threads_s[16];
     const dnnl_version_t *ver = dnnl_version();
     char version[64];
     snprintf(version, sizeof version, "%d.%d.%d", ver->major, ver->minor, ver->patch);
@@ -606,76 +477,75 @@ int main(int argc, char **argv) {
              "oneDNN %s forward_inference, f32, src/dst tnc, zero initial state, %d primitive%s for %ld layer%s; "
              "weights reordered once from ldigo to the primitive's layout (%s) before timing, not timed",
              ci->dnnl_alg, m.n, m.n == 1 ? "" : "s", L, L == 1 ? "" : "s", wfmt);
-    char when[32] = "";
-    time_t now = time(NULL);
-    struct tm tm;
-    if (gmtime_r(&now, &tm)) strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    char when[32];
+    bench_utc_time(when, sizeof when);
 
-    printf("{\"schema\":\"recur-bench/1\"");
-    jstr("time", when, 1);
-    printf(",\"machine\":{");
-    jstr("hostname", host, 0);
-    jstr("cpu", cpu, 1);
-    jnum("cores", (double)sysconf(_SC_NPROCESSORS_ONLN), 1);
-    jstr("os", os, 1);
-    printf("},\"backend\":{");
-    jstr("name", "onednn", 0);
-    jstr("version", version, 1);
-    jstr("path", libpath, 1);
-    printf("},\"device\":{");
-    jnum("index", 0, 0);
-    jstr("name", cpu, 1);
-    jstr("vendor", "", 1);
-    jstr("kind", "cpu", 1);
-    jstr("driver", driver, 1);
-    jstr("threads", threads_s, 1);
-    printf("},\"onednn\":{");
-    jstr("version", version, 0);
-    jstr("hash", ver->hash, 1);
-    jstr("cpu_runtime", runtime_name(ver->cpu_runtime), 1);
-    jnum("threads", threads, 1);
-    if (wait) jstr("omp_wait_policy", wait, 1);
-    else printf(",\"omp_wait_policy\":null");
-    jstr("isa", isa, 1);
-    jstr("cell", ci->dnnl_alg, 1);
-    jnum("primitives", m.n, 1);
-    jstr("weights_format", wfmt, 1);
-    jnum("weights_reorder_ms", reorder_ms, 1);
-    printf("},\"case\":{");
-    jstr("name", "onednn", 0);
-    jstr("kind", "layer", 1);
-    jstr("mode", "infer", 1);
-    jstr("what", "recurrent layers, forward (inference)", 1);
-    jstr("shape", shape, 1);
-    jstr("cell", ci->name, 1);
-    jnum("batch", (double)N, 1);
-    jnum("seq", (double)T, 1);
-    jnum("input", (double)I, 1);
-    jnum("hidden", (double)H, 1);
-    jnum("layers", (double)L, 1);
-    printf(",\"bidirectional\":%s", D == 2 ? "true" : "false");
-    jnum("gflop", gflop, 1);
-    printf("},\"timing\":{");
-    jnum("warmup", s.warmup, 0);
-    jnum("runs", s.runs, 1);
-    jnum("inner", s.inner, 1);
-    printf(",\"cold\":%s", s.cold ? "true" : "false");
-    jnum("first_ms", s.first_ms, 1);
-    jnum("median_ms", s.median_ms, 1);
-    jnum("min_ms", s.min_ms, 1);
-    jnum("max_ms", s.max_ms, 1);
-    jnum("q1_ms", s.q1_ms, 1);
-    jnum("q3_ms", s.q3_ms, 1);
-    jnum("mean_ms", s.mean_ms, 1);
-    printf("},\"throughput\":{");
-    jnum("gflop", gflop, 0);
-    jnum("gflop_per_s", gflop / (s.median_ms * 1e-3), 1);
-    jnum("gflop_per_s_best", gflop / (s.min_ms * 1e-3), 1);
-    jnum("seq_per_s", (double)N / (s.median_ms * 1e-3), 1);
-    jstr("flop_count", "GEMM work only: the recurrent layers' forward pass (2*M*N*K per product)", 1);
-    printf("}");
-    jstr("onednn_what", what, 1);
-    printf("}\n");
+    FILE *out = stdout;
+    fputs("{\"schema\":\"recur-bench/1\"", out);
+    bench_json_str(out, "time", when, 1);
+    fputs(",\"machine\":{", out);
+    bench_json_str(out, "hostname", mach.hostname, 0);
+    bench_json_str(out, "cpu", mach.cpu, 1);
+    bench_json_num(out, "cores", (double)mach.cores, 1);
+    bench_json_str(out, "os", mach.os, 1);
+    fputs("},\"backend\":{", out);
+    bench_json_str(out, "name", "onednn", 0);
+    bench_json_str(out, "version", version, 1);
+    bench_json_str(out, "path", libpath, 1);
+    fputs("},\"device\":{", out);
+    bench_json_num(out, "index", 0, 0);
+    bench_json_str(out, "name", mach.cpu, 1);
+    bench_json_str(out, "vendor", "", 1);
+    bench_json_str(out, "kind", "cpu", 1);
+    bench_json_str(out, "driver", driver, 1);
+    bench_json_str(out, "threads", threads_s, 1);
+    fputs("},\"onednn\":{", out);
+    bench_json_str(out, "version", version, 0);
+    bench_json_str(out, "hash", ver->hash, 1);
+    bench_json_str(out, "cpu_runtime", runtime_name(ver->cpu_runtime), 1);
+    bench_json_num(out, "threads", threads, 1);
+    if (wait) bench_json_str(out, "omp_wait_policy", wait, 1);
+    else fputs(",\"omp_wait_policy\":null", out);
+    bench_json_str(out, "isa", isa, 1);
+    bench_json_str(out, "cell", ci->dnnl_alg, 1);
+    bench_json_num(out, "primitives", m.n, 1);
+    bench_json_str(out, "weights_format", wfmt, 1);
+    bench_json_num(out, "weights_reorder_ms", reorder_ms, 1);
+    fputs("},\"case\":{", out);
+    bench_json_str(out, "name", "onednn", 0);
+    bench_json_str(out, "kind", "layer", 1);
+    bench_json_str(out, "mode", "infer", 1);
+    bench_json_str(out, "what", "recurrent layers, forward (inference)", 1);
+    bench_json_str(out, "shape", shape, 1);
+    bench_json_str(out, "cell", ci->name, 1);
+    bench_json_num(out, "batch", (double)N, 1);
+    bench_json_num(out, "seq", (double)T, 1);
+    bench_json_num(out, "input", (double)I, 1);
+    bench_json_num(out, "hidden", (double)H, 1);
+    bench_json_num(out, "layers", (double)L, 1);
+    fprintf(out, ",\"bidirectional\":%s", D == 2 ? "true" : "false");
+    bench_json_num(out, "gflop", gflop, 1);
+    fputs("},\"timing\":{", out);
+    bench_json_num(out, "warmup", s.warmup, 0);
+    bench_json_num(out, "runs", s.runs, 1);
+    bench_json_num(out, "inner", s.inner, 1);
+    fprintf(out, ",\"cold\":%s", s.cold ? "true" : "false");
+    bench_json_num(out, "first_ms", s.first_ms, 1);
+    bench_json_num(out, "median_ms", s.median_ms, 1);
+    bench_json_num(out, "min_ms", s.min_ms, 1);
+    bench_json_num(out, "max_ms", s.max_ms, 1);
+    bench_json_num(out, "q1_ms", s.q1_ms, 1);
+    bench_json_num(out, "q3_ms", s.q3_ms, 1);
+    bench_json_num(out, "mean_ms", s.mean_ms, 1);
+    fputs("},\"throughput\":{", out);
+    bench_json_num(out, "gflop", gflop, 0);
+    bench_json_num(out, "gflop_per_s", gflop / (s.median_ms * 1e-3), 1);
+    bench_json_num(out, "gflop_per_s_best", gflop / (s.min_ms * 1e-3), 1);
+    bench_json_num(out, "seq_per_s", (double)N / (s.median_ms * 1e-3), 1);
+    bench_json_str(out, "flop_count", "GEMM work only: the recurrent layers' forward pass (2*M*N*K per product)", 1);
+    fputs("}", out);
+    bench_json_str(out, "onednn_what", what, 1);
+    fputs("}\n", out);
     fflush(stdout);
 
     for (int i = 0; i < m.n; i++) free_prim(&m.prims[i]);
