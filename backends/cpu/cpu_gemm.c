@@ -14,9 +14,9 @@
  *   - M <= kr->dot_nt_max_m, A not transposed, B transposed: dot products along K, nothing packed.
  *
  * Threads: the work is cut, once per call, into parts — whole matrices of the batch; column panels when
- * M is small (the recurrent step); row blocks otherwise — up to PARTS_PER_THREAD per thread. Thread i owns
- * the i-th contiguous run of parts and takes them front to back; a thread that runs out steals from the
- * back of another's run. On shared or heterogeneous machines the cores do not run at one speed (two vCPUs
+ * M is small (the recurrent step); row blocks otherwise — up to PARTS_PER_THREAD per thread, scheduled by
+ * cpu_parts (cpu_pool.h): thread i owns the i-th contiguous run of parts and takes them front to back; a
+ * thread that runs out steals from the back of another's run. On shared or heterogeneous machines the cores do not run at one speed (two vCPUs
  * of a VM differ by 10-20% from moment to moment), and a static split waits for the slowest; here a faster
  * core takes over the tail of a slower one's work. Owning a run keeps the same columns of B (the recurrent
  * weights, step after step) in the same core's cache. Which thread computes a tile never changes how it
@@ -30,7 +30,6 @@
 #include "cpu_gemm.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -164,8 +163,6 @@ const cpu_gemm_kernel cpu_gemm_generic = {
 
 /* ---- the driver ---- */
 
-#define CPU_GEMM_STEAL_MAX 64 /* threads one GEMM uses at most (a run of parts each) */
-
 typedef struct gemm_plan {
     const cpu_gemm_kernel *kr;
     cpu_pool *pool;
@@ -180,9 +177,9 @@ typedef struct gemm_plan {
     int split;      /* what a part is: SPLIT_BATCH, SPLIT_COLS or SPLIT_ROWS */
     size_t per;     /* tiles (MR rows or NR columns) per part; SPLIT_BATCH: 1 matrix */
     size_t nparts;
-    /* Thread i's run of parts: (back << 32) | front, parts [front, back) still to take. */
-    _Atomic uint64_t run[CPU_GEMM_STEAL_MAX];
+    cpu_parts sched; /* who takes which part (cpu_pool.h) */
     int few_rows;   /* M <= kr->mc: A packed whole (every K block) once per thread and matrix */
+    int whole_b;    /* else, N <= kr->nc: B packed whole (every K block) once per thread and matrix */
     int direct_b;   /* few-rows path: the kernel reads op(B) in place (not transposed) */
     int dot;        /* M <= kr->dot_nt_max_m, A not transposed, B transposed: dot products, no packing */
     size_t b_off;   /* scratch layout (floats): packed B at 0, packed A at a_off */
@@ -248,12 +245,20 @@ static void gemm_region(const gemm_plan *p, size_t bi, size_t m0, size_t m1, siz
         }
         return;
     }
+    const size_t ncr = round_up(p->N, NR);
+    if (p->whole_b && (!ps->b_ok || ps->b_item != bi)) { /* every K block of B, once per thread and matrix */
+        for (size_t pc = 0; pc < p->K; pc += p->kc)
+            kr->pack_b(min_sz(p->kc, p->K - pc), p->N, p->tb ? B + pc : B + pc * p->ldb, p->ldb, p->tb, bp + pc * ncr);
+        *ps = (packed_state){.b_item = bi, .b_ok = 1};
+    }
     for (size_t jc = n0; jc < n1; jc += kr->nc) {
         const size_t nc = min_sz(kr->nc, n1 - jc);
         for (size_t pc = 0; pc < p->K; pc += p->kc) {
             const size_t kc = min_sz(p->kc, p->K - pc);
             const float beta = pc == 0 ? p->beta : 1.0f;
-            if (!ps->b_ok || ps->b_item != bi || ps->b_jc != jc || ps->b_pc != pc || ps->b_n0 != n0 || ps->b_n1 != n1) {
+            const float *bpc = p->whole_b ? bp + pc * ncr : bp;
+            if (!p->whole_b &&
+                (!ps->b_ok || ps->b_item != bi || ps->b_jc != jc || ps->b_pc != pc || ps->b_n0 != n0 || ps->b_n1 != n1)) {
                 kr->pack_b(kc, nc, p->tb ? B + jc * p->ldb + pc : B + pc * p->ldb + jc, p->ldb, p->tb, bp);
                 *ps = (packed_state){.b_item = bi, .b_jc = jc, .b_pc = pc, .b_n0 = n0, .b_n1 = n1, .b_ok = 1};
             }
@@ -264,33 +269,12 @@ static void gemm_region(const gemm_plan *p, size_t bi, size_t m0, size_t m1, siz
                     const int nr = (int)min_sz(NR, nc - jr);
                     float *cj = C + ic * p->ldc + jc + jr;
                     for (size_t ir = 0; ir < mc; ir += MR)
-                        kr->ukernel(kc, ap + ir * kc, bp + jr * kc, cj + ir * p->ldc, p->ldc, (int)min_sz(MR, mc - ir),
+                        kr->ukernel(kc, ap + ir * kc, bpc + jr * kc, cj + ir * p->ldc, p->ldc, (int)min_sz(MR, mc - ir),
                                     nr, p->alpha, beta);
                 }
             }
         }
     }
-}
-
-/* Take a part from run r: its front when r is the taker's own run, else (stealing) its back. Returns the
- * part, or SIZE_MAX when the run is empty. */
-static size_t take_part(gemm_plan *p, int r, int own) {
-    uint64_t cur = atomic_load_explicit(&p->run[r], memory_order_relaxed);
-    for (;;) {
-        const uint64_t front = cur & 0xffffffffu, back = cur >> 32;
-        if (front >= back) return SIZE_MAX;
-        const uint64_t next = own ? (back << 32) | (front + 1) : ((back - 1) << 32) | front;
-        if (atomic_compare_exchange_weak_explicit(&p->run[r], &cur, next, memory_order_relaxed,
-                                                  memory_order_relaxed))
-            return (size_t)(own ? front : back - 1);
-    }
-}
-
-/* The next part for thread ith: its own, else one stolen from the other runs in turn; SIZE_MAX when done. */
-static size_t next_part(gemm_plan *p, int ith) {
-    size_t part = take_part(p, ith, 1);
-    for (int k = 1; part == SIZE_MAX && k < p->nt; k++) part = take_part(p, (ith + k) % p->nt, 0);
-    return part;
 }
 
 static void gemm_task(void *ctx, int ith, int nth) {
@@ -300,7 +284,7 @@ static void gemm_task(void *ctx, int ith, int nth) {
     (void)nth;
     const size_t MR = (size_t)p->kr->mr, NR = (size_t)p->kr->nr;
     for (;;) {
-        const size_t part = next_part(p, ith);
+        const size_t part = cpu_parts_next(&p->sched, ith);
         if (part == SIZE_MAX) return;
         if (p->split == SPLIT_BATCH) {
             gemm_region(p, part, 0, p->M, 0, p->N, ws, &ps);
@@ -330,13 +314,13 @@ static void scale_c(size_t M, size_t N, float beta, float *C, size_t ldc, size_t
 #define PARTS_PER_THREAD 8
 /* Row-block parts: at least this many rows each when B spans several blocks (re-packed per part: a cost
  * of about 16 / rows of the FMA work), else at least one MC block. */
-#define MIN_PART_ROWS 512
+#define MIN_PART_ROWS 512 /* (with whole_b, B is packed once per thread instead, and MC rows suffice) */
 
 /* Pick the thread count and the parts. */
 static void plan_threads(gemm_plan *p, int nth, double min_flops) {
     const double flops = 2.0 * (double)p->M * (double)p->N * (double)p->K * (double)p->batch;
     double cap = flops / (min_flops > 1.0 ? min_flops : 1.0);
-    int nt = nth < CPU_GEMM_STEAL_MAX ? nth : CPU_GEMM_STEAL_MAX;
+    int nt = nth < CPU_PARTS_MAX_THREADS ? nth : CPU_PARTS_MAX_THREADS;
     if (cap < (double)nt) nt = cap < 1.0 ? 1 : (int)cap;
     p->nt = nt;
     const size_t MR = (size_t)p->kr->mr, NR = (size_t)p->kr->nr;
@@ -356,8 +340,7 @@ static void plan_threads(gemm_plan *p, int nth, double min_flops) {
     } else {
         p->split = SPLIT_ROWS;
         tiles = tm;
-        const int one_block = p->N <= p->kr->nc && p->K <= p->kr->kc; /* B packed once per thread */
-        const size_t rows = one_block ? p->kr->mc : MIN_PART_ROWS;
+        const size_t rows = p->whole_b ? p->kr->mc : MIN_PART_ROWS; /* whole_b: no re-packing per part */
         want = min_sz(most, p->M / rows);
         if (want < (size_t)nt) want = (size_t)nt;
     }
@@ -404,13 +387,12 @@ int cpu_sgemm(cpu_pool *pool, int nth, double min_flops, int isa, int trans_a, i
     p.dot = !trans_a && trans_b && p.kr->dot_nt && M <= p.kr->dot_nt_max_m;
     /* Few rows: A is packed whole, so only while that stays small (1 Mi floats: 4 MiB per thread). */
     p.few_rows = M <= p.kr->mc && round_up(M, (size_t)p.kr->mr) * K <= ((size_t)1 << 20);
+    /* Whole B likewise, when it is one column block and stays small (1 Mi floats). */
+    p.whole_b = !p.few_rows && N <= p.kr->nc && round_up(N, (size_t)p.kr->nr) * K <= ((size_t)1 << 20);
     plan_threads(&p, nth, min_flops);
-    for (int i = 0; i < p.nt; i++) { /* thread i owns parts [i * nparts / nt, (i + 1) * nparts / nt) */
-        const uint64_t lo = p.nparts * (size_t)i / (size_t)p.nt, hi = p.nparts * (size_t)(i + 1) / (size_t)p.nt;
-        atomic_init(&p.run[i], (hi << 32) | lo);
-    }
+    cpu_parts_init(&p.sched, p.nparts, p.nt);
     const size_t MR = (size_t)p.kr->mr, NR = (size_t)p.kr->nr;
-    const size_t b_floats = p.kc * min_sz(p.kr->nc, round_up(N, NR));
+    const size_t b_floats = p.whole_b ? round_up(N, NR) * K : p.kc * min_sz(p.kr->nc, round_up(N, NR));
     /* few rows: all of A (every K block); else one MC x KC block */
     const size_t a_floats = p.few_rows ? round_up(M, MR) * K : p.kc * min_sz(p.kr->mc, round_up(M, MR));
     p.b_off = 0;

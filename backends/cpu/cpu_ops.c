@@ -22,12 +22,24 @@
 #define F(p) cpu_f(p)
 #define I(p) cpu_i(p)
 
+/* Slices per thread: a faster core steals the tail of a slower one's (cpu_pool.h, parts with stealing). */
+#define SLICES_PER_THREAD 4
+
 void cpu_run_parts(cpu_dev *d, cpu_task_fn fn, void *ctx, size_t work, size_t min_per_thread, size_t parts) {
     int nt = d->threads;
     size_t cap = d->split_small ? SIZE_MAX : work / (min_per_thread ? min_per_thread : 1);
     if (parts < cap) cap = parts;
     if (cap < (size_t)nt) nt = cap < 1 ? 1 : (int)cap;
-    cpu_pool_run(d->pool, fn, ctx, nt);
+    if (nt == 1) {
+        fn(ctx, 0, 1);
+        return;
+    }
+    /* as many slices as the work allows, up to SLICES_PER_THREAD per thread */
+    size_t slices = (size_t)nt * SLICES_PER_THREAD;
+    if (cap < slices) slices = cap;
+    cpu_pool_lock(d->pool);
+    cpu_pool_run_parts_locked(d->pool, fn, ctx, slices, nt);
+    cpu_pool_unlock(d->pool);
 }
 
 /* d->partials with room for n doubles; call with the pool locked. */

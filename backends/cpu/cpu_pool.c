@@ -220,3 +220,58 @@ int cpu_pool_reserve(cpu_pool *p, size_t bytes) {
 }
 
 void *cpu_pool_scratch(cpu_pool *p, int ith) { return p->scratch[ith]; }
+
+/* ---- parts with stealing ---- */
+
+void cpu_parts_init(cpu_parts *s, size_t nparts, int nt) {
+    s->nt = nt;
+    for (int i = 0; i < nt; i++) { /* thread i owns parts [i * nparts / nt, (i + 1) * nparts / nt) */
+        const uint64_t lo = nparts * (size_t)i / (size_t)nt, hi = nparts * (size_t)(i + 1) / (size_t)nt;
+        atomic_init(&s->run[i], (hi << 32) | lo);
+    }
+}
+
+/* Take a part from run r: its front when it is the taker's own run, else its back; SIZE_MAX if empty. */
+static size_t take_part(cpu_parts *s, int r, int own) {
+    uint64_t cur = atomic_load_explicit(&s->run[r], memory_order_relaxed);
+    for (;;) {
+        const uint64_t front = cur & 0xffffffffu, back = cur >> 32;
+        if (front >= back) return SIZE_MAX;
+        const uint64_t next = own ? (back << 32) | (front + 1) : ((back - 1) << 32) | front;
+        if (atomic_compare_exchange_weak_explicit(&s->run[r], &cur, next, memory_order_relaxed,
+                                                  memory_order_relaxed))
+            return (size_t)(own ? front : back - 1);
+    }
+}
+
+size_t cpu_parts_next(cpu_parts *s, int ith) {
+    size_t part = take_part(s, ith, 1);
+    for (int k = 1; part == SIZE_MAX && k < s->nt; k++) part = take_part(s, (ith + k) % s->nt, 0);
+    return part;
+}
+
+typedef struct parts_task {
+    cpu_parts sched;
+    cpu_task_fn fn;
+    void *ctx;
+    size_t nparts;
+} parts_task;
+
+static void parts_trampoline(void *arg, int ith, int nth) {
+    parts_task *t = arg;
+    (void)nth;
+    for (size_t part; (part = cpu_parts_next(&t->sched, ith)) != SIZE_MAX;) t->fn(t->ctx, (int)part, (int)t->nparts);
+}
+
+void cpu_pool_run_parts_locked(cpu_pool *p, cpu_task_fn fn, void *ctx, size_t nparts, int nth) {
+    if (nth > p->n) nth = p->n;
+    if (nth > CPU_PARTS_MAX_THREADS) nth = CPU_PARTS_MAX_THREADS;
+    if ((size_t)nth > nparts) nth = (int)nparts;
+    if (nth <= 1) {
+        for (size_t i = 0; i < nparts; i++) fn(ctx, (int)i, (int)nparts);
+        return;
+    }
+    parts_task t = {.fn = fn, .ctx = ctx, .nparts = nparts};
+    cpu_parts_init(&t.sched, nparts, nth);
+    cpu_pool_run_locked(p, parts_trampoline, &t, nth);
+}

@@ -15,6 +15,7 @@
 #define RECUR_CPU_POOL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct cpu_pool cpu_pool;
 typedef void (*cpu_task_fn)(void *ctx, int ith, int nth);
@@ -31,6 +32,25 @@ int cpu_pool_spin(const cpu_pool *pool);
 
 /* Run fn(ctx, ith, nth) for ith < nth (1 <= nth <= pool size; larger values are clamped). */
 void cpu_pool_run(cpu_pool *pool, cpu_task_fn fn, void *ctx, int nth);
+
+/* ---- parts with stealing ----
+ * A task cut into nparts parts for nt threads: thread i owns the i-th contiguous run of parts and takes it
+ * front to back; when its run is empty it steals from the back of the other runs. A faster core thus takes
+ * over the tail of a slower one's work (the cores of a shared VM, or big and little cores, do not run at one
+ * speed), while each thread mostly keeps the same part of the data from one call to the next (its cache).
+ * Which thread runs a part must not change the result: parts are slices (ith = part, nth = nparts). */
+#define CPU_PARTS_MAX_THREADS 64
+typedef struct cpu_parts {
+    int nt;
+    _Atomic uint64_t run[CPU_PARTS_MAX_THREADS]; /* (back << 32) | front: parts [front, back) left */
+} cpu_parts;
+/* nt <= CPU_PARTS_MAX_THREADS, nparts < 2^32. */
+void cpu_parts_init(cpu_parts *s, size_t nparts, int nt);
+/* The next part for thread ith (its own, else stolen); SIZE_MAX when every part has been taken. */
+size_t cpu_parts_next(cpu_parts *s, int ith);
+/* Run fn(ctx, part, nparts) for every part < nparts on min(nth, nparts) threads, scheduled as above.
+ * Call inside cpu_pool_lock / cpu_pool_unlock. */
+void cpu_pool_run_parts_locked(cpu_pool *pool, cpu_task_fn fn, void *ctx, size_t nparts, int nth);
 
 /* Make every thread's scratch buffer at least `bytes` long. Returns 0 or ENOMEM. Call it only from the
  * thread that will call cpu_pool_run, never from inside a task. */
