@@ -55,8 +55,13 @@ typedef struct cpu_gemm_kernel {
 
 const cpu_gemm_kernel *cpu_gemm_kernel_for(int isa);
 
-/* Flops per thread below which cpu_sgemm uses fewer threads (a thread costs a wake-up of ~1-5 us). */
-#define CPU_GEMM_MIN_FLOPS (1 << 20)
+/* Flops per thread below which cpu_sgemm uses fewer threads. Between the ops of a training step the
+ * workers are still spinning, so handing a thread work costs well under a microsecond, and 256 Ki flops
+ * (~2.5 us of one core) pays for it: the seeds/001 step GEMMs (64 x 192 x 64, 1.5 MFLOP) now use both
+ * cores, and train.seed001 ran faster than with 1 Mi in 8-9 of 10 paired rounds (median 1.7-1.9 ms vs
+ * 2.6 ms on the noisy development VM). A sleeping worker costs more (~5-50 us), but only after spin_us
+ * of idleness. */
+#define CPU_GEMM_MIN_FLOPS (1 << 18)
 
 #if defined(__x86_64__)
 extern const cpu_gemm_kernel cpu_gemm_avx512;
