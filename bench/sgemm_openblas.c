@@ -1,0 +1,90 @@
+/*
+ * recur-bench-sgemm: the cpu backend's SGEMM (cpu_sgemm) against OpenBLAS's cblas_sgemm at the shapes an
+ * LSTM's training step runs, in one process, on the same buffers, interleaved round after round (so that a
+ * noisy moment of a shared machine hits both), best of the rounds for each. Prints GFLOP/s and the ratio.
+ *
+ *   recur-bench-sgemm [THREADS [ROUNDS]]      THREADS: both libraries' thread count (default 2), ROUNDS 7
+ *
+ * Shapes (B = 64, T = 100): medium H = I = 256, large H = I = 512, 4H gate columns. "step NN" is the
+ * recurrent step as the RNN forward runs it (W_hh^T stored, see docs/ops.md `transpose`); "step NT" reads
+ * W_hh transposed, as a backend without that op does.
+ */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "bench_common.h"
+#include "cpu_gemm.h"
+
+typedef struct shape {
+    const char *name;
+    int ta, tb;
+    size_t M, N, K;
+} shape;
+
+static const shape SHAPES[] = {
+    {"medium xproj NT", 0, 1, 6400, 1024, 256}, {"medium step NT", 0, 1, 64, 1024, 256},
+    {"medium step NN", 0, 0, 64, 1024, 256},    {"medium step_bwd NN", 0, 0, 64, 256, 1024},
+    {"medium dw TN", 1, 0, 1024, 256, 6400},    {"medium dx NN", 0, 0, 6400, 256, 1024},
+    {"large xproj NT", 0, 1, 6400, 2048, 512},  {"large step NN", 0, 0, 64, 2048, 512},
+    {"large dw TN", 1, 0, 2048, 512, 6400},     {"large dx NN", 0, 0, 6400, 512, 2048},
+};
+
+static float *filled(size_t n) {
+    float *p = malloc(n * sizeof *p);
+    if (!p) {
+        fprintf(stderr, "recur-bench-sgemm: out of memory (%zu floats)\n", n);
+        exit(1);
+    }
+    for (size_t i = 0; i < n; i++) p[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
+    return p;
+}
+
+int main(int argc, char **argv) {
+    const int threads = argc > 1 ? atoi(argv[1]) : 2, rounds = argc > 2 ? atoi(argv[2]) : 7;
+    if (threads < 1 || rounds < 1) {
+        fprintf(stderr, "usage: recur-bench-sgemm [THREADS [ROUNDS]]\n");
+        return 2;
+    }
+    cpu_pool *pool;
+    if (cpu_pool_create(&pool, threads, 200)) {
+        fprintf(stderr, "recur-bench-sgemm: cannot create a pool of %d threads\n", threads);
+        return 1;
+    }
+    openblas_set_num_threads(threads);
+    const int isa = cpu_isa_detect();
+    printf("cpu_sgemm (%s) vs OpenBLAS %s, %d thread%s, best of %d interleaved rounds\n", cpu_isa_name(isa),
+           openblas_get_config(), threads, threads == 1 ? "" : "s", rounds);
+    printf("%-20s %-18s %12s %12s %8s\n", "shape", "M x N x K", "recur GF/s", "OpenBLAS", "ratio");
+    for (size_t s = 0; s < sizeof SHAPES / sizeof SHAPES[0]; s++) {
+        const shape *h = &SHAPES[s];
+        float *A = filled(h->M * h->K), *B = filled(h->K * h->N), *C = filled(h->M * h->N);
+        const size_t lda = h->ta ? h->M : h->K, ldb = h->tb ? h->K : h->N;
+        const double flops = 2.0 * (double)h->M * (double)h->N * (double)h->K;
+        const int reps = flops > 1e8 ? 2 : (int)(2e8 / flops) + 1; /* ~20+ ms per timed batch */
+        double best_r = 1e30, best_o = 1e30;
+        for (int r = 0; r < rounds; r++) {
+            double t0 = bench_now_ms();
+            for (int i = 0; i < reps; i++)
+                if (cpu_sgemm(pool, threads, CPU_GEMM_MIN_FLOPS, isa, h->ta, h->tb, h->M, h->N, h->K, 1.0f, A, lda,
+                              0, B, ldb, 0, 0.0f, C, h->N, 0, 1)) {
+                    fprintf(stderr, "recur-bench-sgemm: cpu_sgemm: out of memory\n");
+                    return 1;
+                }
+            double t1 = bench_now_ms();
+            for (int i = 0; i < reps; i++)
+                cblas_sgemm(CblasRowMajor, h->ta ? CblasTrans : CblasNoTrans, h->tb ? CblasTrans : CblasNoTrans,
+                            (int)h->M, (int)h->N, (int)h->K, 1.0f, A, (int)lda, B, (int)ldb, 0.0f, C, (int)h->N);
+            double t2 = bench_now_ms();
+            if ((t1 - t0) / reps < best_r) best_r = (t1 - t0) / reps;
+            if ((t2 - t1) / reps < best_o) best_o = (t2 - t1) / reps;
+        }
+        char dims[40];
+        snprintf(dims, sizeof dims, "%zux%zux%zu", h->M, h->N, h->K);
+        printf("%-20s %-18s %12.1f %12.1f %8.2f\n", h->name, dims, flops / best_r * 1e-6, flops / best_o * 1e-6,
+               best_o / best_r);
+        free(A), free(B), free(C);
+    }
+    cpu_pool_destroy(pool);
+    return 0;
+}
