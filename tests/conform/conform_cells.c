@@ -53,20 +53,35 @@ static ct_tensor *cell_lengths(ct_case *c, const cell_case *k) {
 
 static size_t cell_ldy(const cell_case *k) { return k->y == Y_SLOT ? 2 * k->H + 1 : k->H; }
 
-static ct_tensor *cell_y(ct_case *c, const char *name, int role, const cell_case *k) {
-    if (k->y == Y_NULL) return NULL;
-    return ct_mat(c, name, role, k->B, k->H, cell_ldy(k) ? cell_ldy(k) : 1);
+/* The tensors of a cell case, floor 1 like every cell tensor. w: columns in units of H, so a (B x w*H) dense
+ * matrix; w = AS_Y: laid out like y (B x H at ldy), and no tensor (NULL) where the case has y NULL. */
+enum { AS_Y = 0 };
+
+static ct_tensor *cell_mat(ct_case *c, const cell_case *k, const char *name, int role, size_t w) {
+    ct_tensor *t;
+    if (w != AS_Y)
+        t = ct_mat(c, name, role, k->B, w * k->H, w * k->H);
+    else if (k->y == Y_NULL)
+        return NULL;
+    else
+        t = ct_mat(c, name, role, k->B, k->H, cell_ldy(k) ? cell_ldy(k) : 1);
+    ct_tol(t, c->op->rtol, 1.0);
+    return t;
 }
 
-static ct_case *cell_begin(const cell_case *k, const char *variant) {
-    ct_case *c = ct_case_begin("%sB=%zu H=%zu t=%zu off=%zu %s, %s%s", variant, k->B, k->H, k->t, k->off,
-                               len_names[k->lengths], y_names[k->y], k->h_prev_null ? ", h_prev NULL" : "");
-    ct_case_offset(c, k->off);
-    return c;
+/* ... filled with uniform values in [lo, hi]. */
+static ct_tensor *cell_rand(ct_case *c, const cell_case *k, const char *name, int role, size_t w, float lo,
+                            float hi) {
+    ct_tensor *t = cell_mat(c, k, name, role, w);
+    if (t) ct_rand(t, lo, hi);
+    return t;
 }
 
-static void cell_tols(ct_case *c) {
-    for (int i = 0; i < c->ntensors; i++) ct_tol(&c->t[i], c->op->rtol, 1.0);
+/* ... an output: NaN until the op writes it. */
+static ct_tensor *cell_nan(ct_case *c, const cell_case *k, const char *name, size_t w) {
+    ct_tensor *t = cell_mat(c, k, name, CT_OUT, w);
+    if (t) ct_const(t, NAN);
+    return t;
 }
 
 /* Fill columns [from, to) of a (rows x width) matrix with values in [lo, hi]. */
@@ -76,237 +91,176 @@ static void rand_cols(ct_tensor *m, size_t from, size_t to, float lo, float hi) 
         for (size_t col = from; col < to; col++) f[r * m->ld + col] = ct_randf(m->owner, lo, hi);
 }
 
+/* Gate activations as the backward ops read them: columns [0, 2H) sigmoid outputs in (0, 1) (LSTM i, f;
+ * GRU r, z), [2H, 3H) tanh outputs in (-1, 1) (LSTM g; GRU n), and for LSTM [3H, 4H) sigmoid again (o). */
+static void rand_gate_acts(ct_tensor *m, size_t H) {
+    rand_cols(m, 0, 2 * H, 0.01f, 0.99f);
+    rand_cols(m, 2 * H, 3 * H, -0.99f, 0.99f);
+    if (m->cols == 4 * H) rand_cols(m, 3 * H, 4 * H, 0.01f, 0.99f);
+}
+
+/* A variant of a cell op, run over every shape of cell_cases in turn. */
+typedef struct {
+    const char *name; /* starts the case name */
+    int reset_after;  /* GRU */
+    int act;          /* Elman RNN */
+    int pre_is_h;     /* rnn_fwd: pre aliases h (on the even-indexed shapes only) */
+} cell_variant;
+
+static const cell_variant plain[] = {{.name = ""}};
+static const cell_variant gru_variants[] = {
+    {.name = "reset_after=1 ", .reset_after = 1},
+    {.name = "reset_after=0 ", .reset_after = 0},
+};
+static const cell_variant rnn_fwd_variants[] = {
+    {.name = "tanh ", .act = RECUR_ACT_TANH},
+    {.name = "tanh pre==h ", .act = RECUR_ACT_TANH, .pre_is_h = 1},
+    {.name = "relu ", .act = RECUR_ACT_RELU},
+    {.name = "relu pre==h ", .act = RECUR_ACT_RELU, .pre_is_h = 1},
+};
+static const cell_variant rnn_bwd_variants[] = {
+    {.name = "tanh ", .act = RECUR_ACT_TANH},
+    {.name = "relu ", .act = RECUR_ACT_RELU},
+};
+
+/* One case of a cell op: make the tensors (after `len`, made already), fill them in order, CT_RUN the op. */
+typedef void cell_body(ct_case *c, const cell_case *k, const cell_variant *v, ct_tensor *len);
+
+static void run_cell_op(const char *op, const cell_variant *variants, size_t n_variants, cell_body *body) {
+    ct_op_begin(op);
+    for (size_t vi = 0; vi < n_variants; vi++)
+        for (size_t i = 0; i < N_CELL_CASES; i++) {
+            const cell_variant *v = &variants[vi];
+            const cell_case *k = &cell_cases[i];
+            if (v->pre_is_h && i % 2) continue; /* pre == h on half of the shapes */
+            ct_case *c = ct_case_begin("%sB=%zu H=%zu t=%zu off=%zu %s, %s%s", v->name, k->B, k->H, k->t, k->off,
+                                       len_names[k->lengths], y_names[k->y], k->h_prev_null ? ", h_prev NULL" : "");
+            ct_case_offset(c, k->off);
+            body(c, k, v, cell_lengths(c, k));
+            ct_case_end(c);
+        }
+}
+#define RUN_CELL_OP(op, variants, body) run_cell_op(op, variants, sizeof variants / sizeof variants[0], body)
+
 /* ---- LSTM ---------------------------------------------------------------------------------------------- */
 
-static void test_lstm_fwd(void) {
-    ct_op_begin("lstm_fwd");
-    for (size_t i = 0; i < N_CELL_CASES; i++) {
-        const cell_case *k = &cell_cases[i];
-        size_t B = k->B, H = k->H;
-        ct_case *c = cell_begin(k, "");
-        ct_tensor *len = cell_lengths(c, k);
-        ct_tensor *gates = ct_mat(c, "gates", CT_OUT, B, 4 * H, 4 * H);
-        ct_tensor *c_prev = ct_mat(c, "c_prev", CT_IN, B, H, H);
-        ct_tensor *cc = ct_mat(c, "c", CT_OUT, B, H, H);
-        ct_tensor *h_prev = k->h_prev_null ? NULL : ct_mat(c, "h_prev", CT_IN, B, H, H);
-        ct_tensor *h = ct_mat(c, "h", CT_OUT, B, H, H);
-        ct_tensor *y = cell_y(c, "y", CT_OUT, k);
-        ct_rand(gates, -3, 3);
-        ct_rand(c_prev, -2, 2);
-        if (h_prev) ct_rand(h_prev, -1, 1);
-        ct_const(cc, NAN);
-        ct_const(h, NAN);
-        if (y) ct_const(y, NAN);
-        cell_tols(c);
-        CT_RUN(c, recur_op_lstm_fwd(CT_D, B, H, CT_P(gates), CT_P(c_prev), CT_P(cc), CT_P(h_prev), CT_P(h), CT_P(y),
-                                    cell_ldy(k), CT_P(len), k->t));
-        ct_case_end(c);
-    }
+static void lstm_fwd_case(ct_case *c, const cell_case *k, const cell_variant *v, ct_tensor *len) {
+    ct_tensor *gates = cell_rand(c, k, "gates", CT_OUT, 4, -3, 3);
+    ct_tensor *c_prev = cell_rand(c, k, "c_prev", CT_IN, 1, -2, 2);
+    ct_tensor *cc = cell_nan(c, k, "c", 1);
+    ct_tensor *h_prev = k->h_prev_null ? NULL : cell_rand(c, k, "h_prev", CT_IN, 1, -1, 1);
+    ct_tensor *h = cell_nan(c, k, "h", 1);
+    ct_tensor *y = cell_nan(c, k, "y", AS_Y);
+    CT_RUN(c, recur_op_lstm_fwd(CT_D, k->B, k->H, CT_P(gates), CT_P(c_prev), CT_P(cc), CT_P(h_prev), CT_P(h),
+                                CT_P(y), cell_ldy(k), CT_P(len), k->t));
 }
 
-static void test_lstm_bwd(void) {
-    ct_op_begin("lstm_bwd");
-    for (size_t i = 0; i < N_CELL_CASES; i++) {
-        const cell_case *k = &cell_cases[i];
-        size_t B = k->B, H = k->H;
-        ct_case *c = cell_begin(k, "");
-        ct_tensor *len = cell_lengths(c, k);
-        ct_tensor *gates = ct_mat(c, "gates", CT_IN, B, 4 * H, 4 * H);
-        ct_tensor *c_prev = ct_mat(c, "c_prev", CT_IN, B, H, H);
-        ct_tensor *cc = ct_mat(c, "c", CT_IN, B, H, H);
-        ct_tensor *dy = cell_y(c, "dy", CT_IN, k);
-        ct_tensor *dh = ct_mat(c, "dh", CT_OUT, B, H, H);
-        ct_tensor *dc = ct_mat(c, "dc", CT_OUT, B, H, H);
-        ct_tensor *dgates = ct_mat(c, "dgates", CT_OUT, B, 4 * H, 4 * H);
-        /* activations: i, f in (0, 1), g in (-1, 1), o in (0, 1) */
-        rand_cols(gates, 0, 2 * H, 0.01f, 0.99f);
-        rand_cols(gates, 2 * H, 3 * H, -0.99f, 0.99f);
-        rand_cols(gates, 3 * H, 4 * H, 0.01f, 0.99f);
-        ct_rand(c_prev, -2, 2);
-        ct_rand(cc, -2, 2);
-        if (dy) ct_rand(dy, -1, 1);
-        ct_rand(dh, -1, 1);
-        ct_rand(dc, -1, 1);
-        ct_const(dgates, NAN);
-        cell_tols(c);
-        CT_RUN(c, recur_op_lstm_bwd(CT_D, B, H, CT_P(gates), CT_P(c_prev), CT_P(cc), CT_P(dy), cell_ldy(k), CT_P(dh),
-                                    CT_P(dc), CT_P(dgates), CT_P(len), k->t));
-        ct_case_end(c);
-    }
+static void lstm_bwd_case(ct_case *c, const cell_case *k, const cell_variant *v, ct_tensor *len) {
+    ct_tensor *gates = cell_mat(c, k, "gates", CT_IN, 4);
+    rand_gate_acts(gates, k->H);
+    ct_tensor *c_prev = cell_rand(c, k, "c_prev", CT_IN, 1, -2, 2);
+    ct_tensor *cc = cell_rand(c, k, "c", CT_IN, 1, -2, 2);
+    ct_tensor *dy = cell_rand(c, k, "dy", CT_IN, AS_Y, -1, 1);
+    ct_tensor *dh = cell_rand(c, k, "dh", CT_OUT, 1, -1, 1);
+    ct_tensor *dc = cell_rand(c, k, "dc", CT_OUT, 1, -1, 1);
+    ct_tensor *dgates = cell_nan(c, k, "dgates", 4);
+    CT_RUN(c, recur_op_lstm_bwd(CT_D, k->B, k->H, CT_P(gates), CT_P(c_prev), CT_P(cc), CT_P(dy), cell_ldy(k),
+                                CT_P(dh), CT_P(dc), CT_P(dgates), CT_P(len), k->t));
 }
+
+static void test_lstm_fwd(void) { RUN_CELL_OP("lstm_fwd", plain, lstm_fwd_case); }
+static void test_lstm_bwd(void) { RUN_CELL_OP("lstm_bwd", plain, lstm_bwd_case); }
 
 /* ---- GRU ----------------------------------------------------------------------------------------------- */
 
-static void test_gru_fwd(void) {
-    ct_op_begin("gru_fwd");
-    for (int ra = 1; ra >= 0; ra--)
-        for (size_t i = 0; i < N_CELL_CASES; i++) {
-            const cell_case *k = &cell_cases[i];
-            size_t B = k->B, H = k->H;
-            ct_case *c = cell_begin(k, ra ? "reset_after=1 " : "reset_after=0 ");
-            ct_tensor *len = cell_lengths(c, k);
-            ct_tensor *xg = ct_mat(c, "xg", CT_OUT, B, 3 * H, 3 * H);
-            ct_tensor *hg = ct_mat(c, "hg", CT_IN, B, 3 * H, 3 * H);
-            ct_tensor *h_prev = ct_mat(c, "h_prev", CT_IN, B, H, H);
-            ct_tensor *h = ct_mat(c, "h", CT_OUT, B, H, H);
-            ct_tensor *y = cell_y(c, "y", CT_OUT, k);
-            if (ra) {
-                ct_rand(xg, -3, 3);
-            } else { /* gru_reset already turned the r, z parts into activations */
-                rand_cols(xg, 0, 2 * H, 0.01f, 0.99f);
-                rand_cols(xg, 2 * H, 3 * H, -3, 3);
-            }
-            ct_rand(hg, -3, 3);
-            ct_rand(h_prev, -1, 1);
-            ct_const(h, NAN);
-            if (y) ct_const(y, NAN);
-            cell_tols(c);
-            CT_RUN(c, recur_op_gru_fwd(CT_D, B, H, ra, CT_P(xg), CT_P(hg), CT_P(h_prev), CT_P(h), CT_P(y), cell_ldy(k),
-                                       CT_P(len), k->t));
-            ct_case_end(c);
-        }
-}
-
-static void test_gru_bwd(void) {
-    ct_op_begin("gru_bwd");
-    for (int ra = 1; ra >= 0; ra--)
-        for (size_t i = 0; i < N_CELL_CASES; i++) {
-            const cell_case *k = &cell_cases[i];
-            size_t B = k->B, H = k->H;
-            ct_case *c = cell_begin(k, ra ? "reset_after=1 " : "reset_after=0 ");
-            ct_tensor *len = cell_lengths(c, k);
-            ct_tensor *xg = ct_mat(c, "xg", CT_IN, B, 3 * H, 3 * H);
-            ct_tensor *hg = ct_mat(c, "hg", CT_IN, B, 3 * H, 3 * H);
-            ct_tensor *h_prev = ct_mat(c, "h_prev", CT_IN, B, H, H);
-            ct_tensor *dy = cell_y(c, "dy", CT_IN, k);
-            ct_tensor *dh = ct_mat(c, "dh", CT_OUT, B, H, H);
-            ct_tensor *dxg = ct_mat(c, "dxg", CT_OUT, B, 3 * H, 3 * H);
-            ct_tensor *dhg = ct_mat(c, "dhg", CT_OUT, B, 3 * H, 3 * H);
-            rand_cols(xg, 0, 2 * H, 0.01f, 0.99f); /* r, z */
-            rand_cols(xg, 2 * H, 3 * H, -0.99f, 0.99f); /* n */
-            ct_rand(hg, -3, 3);
-            ct_rand(h_prev, -1, 1);
-            if (dy) ct_rand(dy, -1, 1);
-            ct_rand(dh, -1, 1);
-            ct_const(dxg, NAN);
-            ct_const(dhg, NAN);
-            cell_tols(c);
-            CT_RUN(c, recur_op_gru_bwd(CT_D, B, H, ra, CT_P(xg), CT_P(hg), CT_P(h_prev), CT_P(dy), cell_ldy(k),
-                                       CT_P(dh), CT_P(dxg), CT_P(dhg), CT_P(len), k->t));
-            ct_case_end(c);
-        }
-}
-
-static void test_gru_reset(void) {
-    ct_op_begin("gru_reset");
-    for (size_t i = 0; i < N_CELL_CASES; i++) {
-        const cell_case *k = &cell_cases[i];
-        size_t B = k->B, H = k->H;
-        ct_case *c = cell_begin(k, "");
-        ct_tensor *len = cell_lengths(c, k);
-        ct_tensor *xg = ct_mat(c, "xg", CT_OUT, B, 3 * H, 3 * H);
-        ct_tensor *hg = ct_mat(c, "hg", CT_IN, B, 3 * H, 3 * H);
-        ct_tensor *h_prev = ct_mat(c, "h_prev", CT_IN, B, H, H);
-        ct_tensor *rh = ct_mat(c, "rh", CT_OUT, B, H, H);
+static void gru_fwd_case(ct_case *c, const cell_case *k, const cell_variant *v, ct_tensor *len) {
+    ct_tensor *xg = cell_mat(c, k, "xg", CT_OUT, 3);
+    if (v->reset_after) {
         ct_rand(xg, -3, 3);
-        ct_rand(hg, -3, 3);
-        ct_rand(h_prev, -1, 1);
-        ct_const(rh, NAN);
-        cell_tols(c);
-        CT_RUN(c, recur_op_gru_reset(CT_D, B, H, CT_P(xg), CT_P(hg), CT_P(h_prev), CT_P(rh), CT_P(len), k->t));
-        ct_case_end(c);
+    } else { /* gru_reset already turned the r, z parts into activations */
+        rand_cols(xg, 0, 2 * k->H, 0.01f, 0.99f);
+        rand_cols(xg, 2 * k->H, 3 * k->H, -3, 3);
     }
+    ct_tensor *hg = cell_rand(c, k, "hg", CT_IN, 3, -3, 3);
+    ct_tensor *h_prev = cell_rand(c, k, "h_prev", CT_IN, 1, -1, 1);
+    ct_tensor *h = cell_nan(c, k, "h", 1);
+    ct_tensor *y = cell_nan(c, k, "y", AS_Y);
+    CT_RUN(c, recur_op_gru_fwd(CT_D, k->B, k->H, v->reset_after, CT_P(xg), CT_P(hg), CT_P(h_prev), CT_P(h),
+                               CT_P(y), cell_ldy(k), CT_P(len), k->t));
 }
 
-static void test_gru_reset_bwd(void) {
-    ct_op_begin("gru_reset_bwd");
-    for (size_t i = 0; i < N_CELL_CASES; i++) {
-        const cell_case *k = &cell_cases[i];
-        size_t B = k->B, H = k->H;
-        ct_case *c = cell_begin(k, "");
-        ct_tensor *len = cell_lengths(c, k);
-        ct_tensor *xg = ct_mat(c, "xg", CT_IN, B, 3 * H, 3 * H);
-        ct_tensor *h_prev = ct_mat(c, "h_prev", CT_IN, B, H, H);
-        ct_tensor *drh = ct_mat(c, "drh", CT_IN, B, H, H);
-        ct_tensor *dxg = ct_mat(c, "dxg", CT_OUT, B, 3 * H, 3 * H);
-        ct_tensor *dhg = ct_mat(c, "dhg", CT_OUT, B, 3 * H, 3 * H);
-        ct_tensor *dh = ct_mat(c, "dh", CT_OUT, B, H, H);
-        rand_cols(xg, 0, 2 * H, 0.01f, 0.99f);
-        rand_cols(xg, 2 * H, 3 * H, -0.99f, 0.99f);
-        ct_rand(h_prev, -1, 1);
-        ct_rand(drh, -1, 1);
-        /* Only the r parts of valid rows are written: the rest must keep these values. */
-        ct_rand(dxg, -1, 1);
-        ct_rand(dhg, -1, 1);
-        ct_rand(dh, -1, 1);
-        cell_tols(c);
-        CT_RUN(c, recur_op_gru_reset_bwd(CT_D, B, H, CT_P(xg), CT_P(h_prev), CT_P(drh), CT_P(dxg), CT_P(dhg), CT_P(dh),
-                                         CT_P(len), k->t));
-        ct_case_end(c);
-    }
+static void gru_bwd_case(ct_case *c, const cell_case *k, const cell_variant *v, ct_tensor *len) {
+    ct_tensor *xg = cell_mat(c, k, "xg", CT_IN, 3);
+    rand_gate_acts(xg, k->H);
+    ct_tensor *hg = cell_rand(c, k, "hg", CT_IN, 3, -3, 3);
+    ct_tensor *h_prev = cell_rand(c, k, "h_prev", CT_IN, 1, -1, 1);
+    ct_tensor *dy = cell_rand(c, k, "dy", CT_IN, AS_Y, -1, 1);
+    ct_tensor *dh = cell_rand(c, k, "dh", CT_OUT, 1, -1, 1);
+    ct_tensor *dxg = cell_nan(c, k, "dxg", 3);
+    ct_tensor *dhg = cell_nan(c, k, "dhg", 3);
+    CT_RUN(c, recur_op_gru_bwd(CT_D, k->B, k->H, v->reset_after, CT_P(xg), CT_P(hg), CT_P(h_prev), CT_P(dy),
+                               cell_ldy(k), CT_P(dh), CT_P(dxg), CT_P(dhg), CT_P(len), k->t));
 }
+
+static void gru_reset_case(ct_case *c, const cell_case *k, const cell_variant *v, ct_tensor *len) {
+    ct_tensor *xg = cell_rand(c, k, "xg", CT_OUT, 3, -3, 3);
+    ct_tensor *hg = cell_rand(c, k, "hg", CT_IN, 3, -3, 3);
+    ct_tensor *h_prev = cell_rand(c, k, "h_prev", CT_IN, 1, -1, 1);
+    ct_tensor *rh = cell_nan(c, k, "rh", 1);
+    CT_RUN(c, recur_op_gru_reset(CT_D, k->B, k->H, CT_P(xg), CT_P(hg), CT_P(h_prev), CT_P(rh), CT_P(len), k->t));
+}
+
+static void gru_reset_bwd_case(ct_case *c, const cell_case *k, const cell_variant *v, ct_tensor *len) {
+    ct_tensor *xg = cell_mat(c, k, "xg", CT_IN, 3);
+    rand_gate_acts(xg, k->H);
+    ct_tensor *h_prev = cell_rand(c, k, "h_prev", CT_IN, 1, -1, 1);
+    ct_tensor *drh = cell_rand(c, k, "drh", CT_IN, 1, -1, 1);
+    /* Only the r parts of valid rows are written: the rest must keep these values. */
+    ct_tensor *dxg = cell_rand(c, k, "dxg", CT_OUT, 3, -1, 1);
+    ct_tensor *dhg = cell_rand(c, k, "dhg", CT_OUT, 3, -1, 1);
+    ct_tensor *dh = cell_rand(c, k, "dh", CT_OUT, 1, -1, 1);
+    CT_RUN(c, recur_op_gru_reset_bwd(CT_D, k->B, k->H, CT_P(xg), CT_P(h_prev), CT_P(drh), CT_P(dxg), CT_P(dhg),
+                                     CT_P(dh), CT_P(len), k->t));
+}
+
+static void test_gru_fwd(void) { RUN_CELL_OP("gru_fwd", gru_variants, gru_fwd_case); }
+static void test_gru_bwd(void) { RUN_CELL_OP("gru_bwd", gru_variants, gru_bwd_case); }
+static void test_gru_reset(void) { RUN_CELL_OP("gru_reset", plain, gru_reset_case); }
+static void test_gru_reset_bwd(void) { RUN_CELL_OP("gru_reset_bwd", plain, gru_reset_bwd_case); }
 
 /* ---- Elman RNN ----------------------------------------------------------------------------------------- */
 
-static void test_rnn_fwd(void) {
-    static const int acts[] = {RECUR_ACT_TANH, RECUR_ACT_RELU};
-    ct_op_begin("rnn_fwd");
-    for (int a = 0; a < 2; a++)
-        for (int alias = 0; alias < 2; alias++)
-            for (size_t i = 0; i < N_CELL_CASES; i++) {
-                const cell_case *k = &cell_cases[i];
-                if (alias && i % 2) continue; /* pre == h on half of the shapes */
-                size_t B = k->B, H = k->H;
-                char variant[48];
-                snprintf(variant, sizeof variant, "%s%s ", acts[a] == RECUR_ACT_TANH ? "tanh" : "relu",
-                         alias ? " pre==h" : "");
-                ct_case *c = cell_begin(k, variant);
-                ct_tensor *len = cell_lengths(c, k);
-                ct_tensor *pre = alias ? NULL : ct_mat(c, "pre", CT_IN, B, H, H);
-                ct_tensor *h_prev = ct_mat(c, "h_prev", CT_IN, B, H, H);
-                ct_tensor *h = ct_mat(c, "h", CT_OUT, B, H, H);
-                ct_tensor *y = cell_y(c, "y", CT_OUT, k);
-                ct_tensor *pres = pre ? pre : h;
-                ct_rand(pres, -3, 3);
-                ct_rand(h_prev, -1, 1);
-                if (pre) ct_const(h, NAN);
-                if (y) ct_const(y, NAN);
-                cell_tols(c);
-                CT_RUN(c, recur_op_rnn_fwd(CT_D, B, H, acts[a], CT_P(pres), CT_P(h_prev), CT_P(h), CT_P(y),
-                                           cell_ldy(k), CT_P(len), k->t));
-                ct_case_end(c);
-            }
+static void rnn_fwd_case(ct_case *c, const cell_case *k, const cell_variant *v, ct_tensor *len) {
+    ct_tensor *pre = v->pre_is_h ? NULL : cell_mat(c, k, "pre", CT_IN, 1);
+    ct_tensor *h_prev = cell_mat(c, k, "h_prev", CT_IN, 1);
+    ct_tensor *h = cell_mat(c, k, "h", CT_OUT, 1);
+    ct_tensor *y = cell_nan(c, k, "y", AS_Y);
+    ct_tensor *pres = pre ? pre : h;
+    ct_rand(pres, -3, 3);
+    ct_rand(h_prev, -1, 1);
+    if (pre) ct_const(h, NAN);
+    CT_RUN(c, recur_op_rnn_fwd(CT_D, k->B, k->H, v->act, CT_P(pres), CT_P(h_prev), CT_P(h), CT_P(y), cell_ldy(k),
+                               CT_P(len), k->t));
 }
 
-static void test_rnn_bwd(void) {
-    static const int acts[] = {RECUR_ACT_TANH, RECUR_ACT_RELU};
-    ct_op_begin("rnn_bwd");
-    for (int a = 0; a < 2; a++)
-        for (size_t i = 0; i < N_CELL_CASES; i++) {
-            const cell_case *k = &cell_cases[i];
-            size_t B = k->B, H = k->H;
-            ct_case *c = cell_begin(k, acts[a] == RECUR_ACT_TANH ? "tanh " : "relu ");
-            ct_tensor *len = cell_lengths(c, k);
-            ct_tensor *h = ct_mat(c, "h", CT_IN, B, H, H);
-            ct_tensor *dy = cell_y(c, "dy", CT_IN, k);
-            ct_tensor *dh = ct_mat(c, "dh", CT_OUT, B, H, H);
-            ct_tensor *dpre = ct_mat(c, "dpre", CT_OUT, B, H, H);
-            if (acts[a] == RECUR_ACT_TANH) {
-                ct_rand(h, -0.99f, 0.99f);
-            } else {
-                ct_rand(h, -1, 2);
-                for (size_t j = 0; j < B * H; j++)
-                    if (ct_f(h)[j] < 0) ct_f(h)[j] = 0; /* relu outputs, a third exactly 0 */
-            }
-            if (dy) ct_rand(dy, -1, 1);
-            ct_rand(dh, -1, 1);
-            ct_const(dpre, NAN);
-            cell_tols(c);
-            CT_RUN(c, recur_op_rnn_bwd(CT_D, B, H, acts[a], CT_P(h), CT_P(dy), cell_ldy(k), CT_P(dh), CT_P(dpre),
-                                       CT_P(len), k->t));
-            ct_case_end(c);
-        }
+static void rnn_bwd_case(ct_case *c, const cell_case *k, const cell_variant *v, ct_tensor *len) {
+    ct_tensor *h = cell_mat(c, k, "h", CT_IN, 1);
+    if (v->act == RECUR_ACT_TANH) {
+        ct_rand(h, -0.99f, 0.99f);
+    } else {
+        ct_rand(h, -1, 2);
+        for (size_t j = 0; j < k->B * k->H; j++)
+            if (ct_f(h)[j] < 0) ct_f(h)[j] = 0; /* relu outputs, a third exactly 0 */
+    }
+    ct_tensor *dy = cell_rand(c, k, "dy", CT_IN, AS_Y, -1, 1);
+    ct_tensor *dh = cell_rand(c, k, "dh", CT_OUT, 1, -1, 1);
+    ct_tensor *dpre = cell_nan(c, k, "dpre", 1);
+    CT_RUN(c, recur_op_rnn_bwd(CT_D, k->B, k->H, v->act, CT_P(h), CT_P(dy), cell_ldy(k), CT_P(dh), CT_P(dpre),
+                               CT_P(len), k->t));
 }
+
+static void test_rnn_fwd(void) { RUN_CELL_OP("rnn_fwd", rnn_fwd_variants, rnn_fwd_case); }
+static void test_rnn_bwd(void) { RUN_CELL_OP("rnn_bwd", rnn_bwd_variants, rnn_bwd_case); }
 
 /* ---- select_step --------------------------------------------------------------------------------------- */
 
