@@ -47,13 +47,22 @@ int recur_attention_backward(recur_model *m) {
         TRY(recur_op_gemm(d, 0, 0, 1, F, T, k, m->dscores, T, T, m->y, ld, F, 0.0f, m->dquery, F, F, B));
         return recur_op_gemm(d, 1, 0, T, F, 1, k, m->dscores, T, T, m->query, F, F, 1.0f, m->dy, ld, F, B);
     }
-    recur_ptr gv = recur_params_grad(m->p, m->v_w);
-    /* dv += sum_b ds_b (1, T) e_b (T, F): per-sample rows, then summed in order. */
-    TRY(recur_op_gemm(d, 0, 0, 1, F, T, 1.0f, m->dscores, T, T, m->energy, ld, F, 0.0f, m->tmp_bf, F, F, B));
-    TRY(recur_op_sum_rows(d, B, F, m->tmp_bf, F, 1.0f, gv));
-    /* de_b (T, F) = ds_b^T (T, 1) v (1, F);  then through tanh */
-    TRY(recur_op_gemm(d, 1, 0, T, F, 1, 1.0f, m->dscores, T, T, recur_params_data(m->p, m->v_w), F, 0, 0.0f, m->denergy,
-                      ld, F, B));
+    recur_ptr gv = recur_params_grad(m->p, m->v_w), v = recur_params_data(m->p, m->v_w);
+    if (recur_op_available(d, "transpose")) {
+        /* With ds in the (T, B) layout of e, both products are single GEMMs over all T*B rows (instead of B
+         * per-sample products whose rows sit B*F floats apart):  dv += ds_flat (1, TB) e (TB, F);
+         * de (TB, F) = ds_flat^T (TB, 1) v (1, F). */
+        TRY(recur_op_transpose(d, B, T, m->dscores, T, m->dscores_t, B));
+        TRY(recur_op_gemm(d, 0, 0, 1, F, TB, 1.0f, m->dscores_t, TB, 0, m->energy, F, 0, 1.0f, gv, F, 0, 1));
+        TRY(recur_op_gemm(d, 0, 0, TB, F, 1, 1.0f, m->dscores_t, 1, 0, v, F, 0, 0.0f, m->denergy, F, 0, 1));
+    } else {
+        /* dv += sum_b ds_b (1, T) e_b (T, F): per-sample rows, then summed in order. */
+        TRY(recur_op_gemm(d, 0, 0, 1, F, T, 1.0f, m->dscores, T, T, m->energy, ld, F, 0.0f, m->tmp_bf, F, F, B));
+        TRY(recur_op_sum_rows(d, B, F, m->tmp_bf, F, 1.0f, gv));
+        /* de_b (T, F) = ds_b^T (T, 1) v (1, F) */
+        TRY(recur_op_gemm(d, 1, 0, T, F, 1, 1.0f, m->dscores, T, T, v, F, 0, 0.0f, m->denergy, ld, F, B));
+    }
+    /* then through tanh */
     TRY(recur_op_act_bwd(d, RECUR_ACT_TANH, TB * F, m->energy, m->denergy, 0.0f, m->denergy));
     /* dW_p += de^T y;  db_p += sum de;  dy += de W_p */
     TRY(recur_op_gemm(d, 1, 0, F, F, TB, 1.0f, m->denergy, F, 0, m->y, F, 0, 1.0f, recur_params_grad(m->p, m->proj_w), F,

@@ -69,7 +69,7 @@ int recur_model_create(recur_device *d, const recur_model_config *cfg_in, recur_
 static void release(recur_model *m) {
     recur_ptr *bufs[] = {&m->ids, &m->x, &m->lengths, &m->h0, &m->c0, &m->hn, &m->cn, &m->y, &m->feat, &m->query,
                          &m->energy, &m->scores, &m->attw, &m->logits, &m->dlogits, &m->dfeat, &m->dquery, &m->dy,
-                         &m->dx, &m->dhn, &m->denergy, &m->dscores, &m->tmp_bf, &m->targets};
+                         &m->dx, &m->dhn, &m->denergy, &m->dscores, &m->dscores_t, &m->tmp_bf, &m->targets};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
         recur_free(m->d, *bufs[i]);
         *bufs[i] = RECUR_NULLPTR;
@@ -174,6 +174,7 @@ int recur_model_reserve(recur_model *m, size_t T, size_t B) {
     ALLOC(m->dhn, m->LD * B * P);
     ALLOC(m->denergy, TB * F);
     ALLOC(m->dscores, TB);
+    ALLOC(m->dscores_t, TB);
     ALLOC(m->tmp_bf, B * F);
     ALLOC(m->targets, rows * C);
 #undef ALLOC

@@ -34,6 +34,7 @@ struct recur_model {
     recur_ptr attw;    /* (B, T) attention weights */
     recur_ptr logits;  /* (B, C) or (T, B, C) */
     recur_ptr dlogits, dfeat, dquery, dy, dx, dhn, denergy, dscores, tmp_bf;
+    recur_ptr dscores_t; /* (T, B): dscores transposed to the layout of y and energy */
     recur_ptr targets, loss, class_w, pos_w;
     int32_t *host_ids;  /* (T, B) scratch */
     float *host_x;      /* (T, B, I) scratch */
