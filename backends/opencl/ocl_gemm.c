@@ -27,15 +27,9 @@ void ocl_gemm_choose(ocl_dev *d) {
 /* C_k = beta * C_k over M x N (beta == 0: zeros), for K == 0. */
 static int gemm_beta(ocl_dev *d, size_t M, size_t N, float beta, recur_ptr C, size_t ldc, size_t stride_c,
                      size_t batch) {
-    ocl_args a = ocl_args_begin(d, K_GEMM_BETA);
-    ocl_arg_u64(&a, M);
-    ocl_arg_u64(&a, N);
-    ocl_arg_u64(&a, batch);
-    ocl_arg_f32(&a, beta);
-    ocl_arg_ptr(&a, C);
-    ocl_arg_u64(&a, ldc);
-    ocl_arg_u64(&a, stride_c);
-    return ocl_launch_rows(&a, M * batch, N, "gemm");
+    return ocl_run_rows(d, K_GEMM_BETA, M * batch, N, "gemm",
+                        OCL_ARGS(ARG_U64(M), ARG_U64(N), ARG_U64(batch), ARG_F32(beta), ARG_PTR(C), ARG_U64(ldc),
+                                 ARG_U64(stride_c)));
 }
 
 static int clblast_fail(CLBlastStatusCode s, const char *call, int ta, int tb, size_t M, size_t N, size_t K,
@@ -84,16 +78,9 @@ static int pack_bt(ocl_dev *d, size_t N, size_t K, recur_ptr B, size_t ldb, size
         d->gemm_tmp = m;
         d->gemm_tmp_bytes = need;
     }
-    ocl_args a = ocl_args_begin(d, K_TRANSPOSE);
-    ocl_arg_u64(&a, N);
-    ocl_arg_u64(&a, K);
-    ocl_arg_ptr(&a, B);
-    ocl_arg_u64(&a, ldb);
-    ocl_arg_u64(&a, stride_b);
-    ocl_arg_mem(&a, d->gemm_tmp);
-    ocl_arg_u64(&a, 0);
-    ocl_arg_u64(&a, N);
-    ocl_arg_u64(&a, K * N);
+    ocl_args a = ocl_args_with(d, K_TRANSPOSE, OCL_ARGS(ARG_U64(N), ARG_U64(K), ARG_PTR(B), ARG_U64(ldb),
+                                                        ARG_U64(stride_b), ARG_MEM(d->gemm_tmp), ARG_U64(0),
+                                                        ARG_U64(N), ARG_U64(K * N)));
     return ocl_launch_transpose(&a, N, K, batch, "gemm (packing B)");
 }
 
@@ -138,21 +125,9 @@ static int own_gemm(ocl_dev *d, int ta, int tb, size_t M, size_t N, size_t K, fl
         ldr = lda;
         sr = stride_a;
     }
-    ocl_args a = ocl_args_begin(d, kid);
-    ocl_arg_u64(&a, rows);
-    ocl_arg_u64(&a, cols);
-    ocl_arg_u64(&a, K);
-    ocl_arg_f32(&a, alpha);
-    ocl_arg_ptr(&a, L);
-    ocl_arg_u64(&a, ldl);
-    ocl_arg_u64(&a, sl);
-    ocl_arg_ptr(&a, R);
-    ocl_arg_u64(&a, ldr);
-    ocl_arg_u64(&a, sr);
-    ocl_arg_f32(&a, beta);
-    ocl_arg_ptr(&a, C);
-    ocl_arg_u64(&a, ldc);
-    ocl_arg_u64(&a, stride_c);
+    ocl_args a = ocl_args_with(d, kid, OCL_ARGS(ARG_U64(rows), ARG_U64(cols), ARG_U64(K), ARG_F32(alpha), ARG_PTR(L),
+                                                ARG_U64(ldl), ARG_U64(sl), ARG_PTR(R), ARG_U64(ldr), ARG_U64(sr),
+                                                ARG_F32(beta), ARG_PTR(C), ARG_U64(ldc), ARG_U64(stride_c)));
     size_t g[3];
     if (kid == K_GEMM_NT) {
         g[0] = (cols + 3) / 4;

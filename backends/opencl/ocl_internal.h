@@ -139,8 +139,51 @@ typedef struct ocl_dev {
 } ocl_dev;
 
 /* ---- argument setting and launches ----
- * Arguments are appended in order; the first failure is kept and reported by the launch. A recur_ptr
- * becomes two arguments (buffer, ulong offset); an absent one is the dummy buffer with OCL_ABSENT. */
+ * A kernel's arguments are a list of typed values, set in order by ocl_args_with:
+ *
+ *     return ocl_run_rows(dev, K_ADD_BIAS, rows, cols, "add_bias",
+ *                         OCL_ARGS(ARG_U64(rows), ARG_U64(cols), ARG_PTR(bias), ARG_PTR(y), ARG_U64(ldy)));
+ *
+ * Each ARG_* makes an ocl_arg whose tag matches the member it fills, from a parameter of that member's
+ * type: a value of the wrong kind (a recur_ptr as ARG_U64, a cl_mem as ARG_PTR) does not compile, and
+ * numbers convert as they do when passed to a function.
+ * OCL_ARGS(...) gives the array and its length. The first clSetKernelArg failure is kept and reported by
+ * the launch. A recur_ptr becomes two arguments (buffer, ulong offset); an absent one is the dummy buffer
+ * with OCL_ABSENT. */
+enum ocl_arg_kind { OCL_ARG_U64, OCL_ARG_U32, OCL_ARG_I32, OCL_ARG_F32, OCL_ARG_MEM, OCL_ARG_PTR };
+
+typedef struct ocl_arg {
+    enum ocl_arg_kind kind;
+    union {
+        uint64_t u64;
+        uint32_t u32;
+        int32_t i32;
+        float f32;
+        cl_mem mem;
+        recur_ptr ptr;
+    };
+} ocl_arg;
+
+/* One typed value each: functions rather than initializers, so that a value of another type is a
+ * mismatched argument (a struct initializer would take a pointer as a recur_ptr's first member). */
+static inline ocl_arg ocl_arg_u64(uint64_t v) { return (ocl_arg){.kind = OCL_ARG_U64, .u64 = v}; }
+static inline ocl_arg ocl_arg_u32(uint32_t v) { return (ocl_arg){.kind = OCL_ARG_U32, .u32 = v}; }
+static inline ocl_arg ocl_arg_i32(int32_t v) { return (ocl_arg){.kind = OCL_ARG_I32, .i32 = v}; }
+static inline ocl_arg ocl_arg_f32(float v) { return (ocl_arg){.kind = OCL_ARG_F32, .f32 = v}; }
+static inline ocl_arg ocl_arg_mem(cl_mem v) { return (ocl_arg){.kind = OCL_ARG_MEM, .mem = v}; }
+static inline ocl_arg ocl_arg_ptr(recur_ptr v) { return (ocl_arg){.kind = OCL_ARG_PTR, .ptr = v}; }
+
+#define ARG_U64(x) ocl_arg_u64(x) /* ulong */
+#define ARG_U32(x) ocl_arg_u32(x) /* uint */
+#define ARG_I32(x) ocl_arg_i32(x) /* int */
+#define ARG_F32(x) ocl_arg_f32(x) /* float */
+#define ARG_MEM(x) ocl_arg_mem(x) /* a whole buffer */
+#define ARG_PTR(x) ocl_arg_ptr(x) /* buffer, ulong offset (two kernel arguments) */
+
+/* `const ocl_arg *args, size_t n` of a list of ARG_* values (the second list is not evaluated). */
+#define OCL_ARGS(...) (const ocl_arg[]){__VA_ARGS__}, sizeof((const ocl_arg[]){__VA_ARGS__}) / sizeof(ocl_arg)
+
+/* The state of a kernel's arguments, for the launches below. */
 typedef struct ocl_args {
     ocl_dev *d;
     int kid;
@@ -149,13 +192,16 @@ typedef struct ocl_args {
     cl_uint bad;
 } ocl_args;
 
-ocl_args ocl_args_begin(ocl_dev *d, int kid);
-void ocl_arg_u64(ocl_args *a, uint64_t v);
-void ocl_arg_u32(ocl_args *a, uint32_t v);
-void ocl_arg_i32(ocl_args *a, int32_t v);
-void ocl_arg_f32(ocl_args *a, float v);
-void ocl_arg_mem(ocl_args *a, cl_mem m);
-void ocl_arg_ptr(ocl_args *a, recur_ptr p);
+/* Set the arguments of kernel `kid` from args[0..n), in order. */
+ocl_args ocl_args_with(ocl_dev *d, int kid, const ocl_arg *args, size_t n);
+
+/* ocl_args_with, then ocl_launch_items / ocl_launch_rows / ocl_launch_groups. */
+int ocl_run_items(ocl_dev *d, int kid, size_t items, const char *op, const ocl_arg *args, size_t n);
+int ocl_run_rows(ocl_dev *d, int kid, size_t rows, size_t cols, const char *op, const ocl_arg *args, size_t n);
+int ocl_run_groups(ocl_dev *d, int kid, size_t groups, const char *op, const ocl_arg *args, size_t n);
+/* A row kernel: kid_cpu, one work-item per row, where d->row_per_item; else kid, one work-group per row
+ * (at most d->max_groups groups: the kernel loops beyond). */
+int ocl_run_per_row(ocl_dev *d, int kid, int kid_cpu, size_t rows, const char *op, const ocl_arg *args, size_t n);
 
 /* One work-item per unit (1-D), the global size rounded up to the local size. items == 0 enqueues nothing. */
 int ocl_launch_items(ocl_args *a, size_t items, const char *op);

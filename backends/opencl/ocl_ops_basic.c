@@ -81,11 +81,7 @@ int ocl_sync(void *dev) {
 int ocl_fill(void *dev, size_t n, float value, recur_ptr y) {
     uint32_t bits;
     memcpy(&bits, &value, 4);
-    ocl_args a = ocl_args_begin(dev, K_FILL);
-    ocl_arg_u64(&a, n);
-    ocl_arg_u32(&a, bits);
-    ocl_arg_ptr(&a, y);
-    return ocl_launch_items(&a, n, "fill");
+    return ocl_run_items(dev, K_FILL, n, "fill", OCL_ARGS(ARG_U64(n), ARG_U32(bits), ARG_PTR(y)));
 }
 
 int ocl_copy(void *dev, size_t rows, size_t cols, recur_ptr x, size_t ldx, recur_ptr y, size_t ldy) {
@@ -98,167 +94,93 @@ int ocl_copy(void *dev, size_t rows, size_t cols, recur_ptr x, size_t ldx, recur
         return e == CL_SUCCESS ? RECUR_OK : ocl_cl_fail("copy", "clEnqueueCopyBuffer", e);
     }
     if (x.buf == y.buf && x.off == y.off && ldx == ldy) return RECUR_OK; /* in place: nothing to move */
-    ocl_args a = ocl_args_begin(dev, K_COPY);
-    ocl_arg_u64(&a, rows);
-    ocl_arg_u64(&a, cols);
-    ocl_arg_ptr(&a, x);
-    ocl_arg_u64(&a, ldx);
-    ocl_arg_ptr(&a, y);
-    ocl_arg_u64(&a, ldy);
-    return ocl_launch_rows(&a, rows, cols, "copy");
+    return ocl_run_rows(dev, K_COPY, rows, cols, "copy",
+                        OCL_ARGS(ARG_U64(rows), ARG_U64(cols), ARG_PTR(x), ARG_U64(ldx), ARG_PTR(y), ARG_U64(ldy)));
 }
 
 int ocl_transpose(void *dev, size_t rows, size_t cols, recur_ptr x, size_t ldx, recur_ptr y, size_t ldy) {
     if (rows == 0 || cols == 0) return RECUR_OK;
-    ocl_args a = ocl_args_begin(dev, K_TRANSPOSE);
-    ocl_arg_u64(&a, rows);
-    ocl_arg_u64(&a, cols);
-    ocl_arg_ptr(&a, x);
-    ocl_arg_u64(&a, ldx);
-    ocl_arg_u64(&a, 0);
-    ocl_arg_ptr(&a, y);
-    ocl_arg_u64(&a, ldy);
-    ocl_arg_u64(&a, 0);
+    ocl_args a = ocl_args_with(dev, K_TRANSPOSE, OCL_ARGS(ARG_U64(rows), ARG_U64(cols), ARG_PTR(x), ARG_U64(ldx),
+                                                          ARG_U64(0), ARG_PTR(y), ARG_U64(ldy), ARG_U64(0)));
     return ocl_launch_transpose(&a, rows, cols, 1, "transpose");
 }
 
 int ocl_scale(void *dev, size_t n, float alpha, recur_ptr y) {
-    ocl_args a = ocl_args_begin(dev, K_SCALE);
-    ocl_arg_u64(&a, n);
-    ocl_arg_f32(&a, alpha);
-    ocl_arg_ptr(&a, y);
-    return ocl_launch_items(&a, n, "scale");
+    return ocl_run_items(dev, K_SCALE, n, "scale", OCL_ARGS(ARG_U64(n), ARG_F32(alpha), ARG_PTR(y)));
 }
 
 int ocl_axpy(void *dev, size_t n, float alpha, recur_ptr x, recur_ptr y) {
-    ocl_args a = ocl_args_begin(dev, K_AXPY);
-    ocl_arg_u64(&a, n);
-    ocl_arg_f32(&a, alpha);
-    ocl_arg_ptr(&a, x);
-    ocl_arg_ptr(&a, y);
-    return ocl_launch_items(&a, n, "axpy");
+    return ocl_run_items(dev, K_AXPY, n, "axpy", OCL_ARGS(ARG_U64(n), ARG_F32(alpha), ARG_PTR(x), ARG_PTR(y)));
 }
 
 int ocl_mul(void *dev, size_t n, float alpha, recur_ptr x, recur_ptr b, float beta, recur_ptr y) {
-    ocl_args a = ocl_args_begin(dev, K_MUL);
-    ocl_arg_u64(&a, n);
-    ocl_arg_f32(&a, alpha);
-    ocl_arg_ptr(&a, x);
-    ocl_arg_ptr(&a, b);
-    ocl_arg_f32(&a, beta);
-    ocl_arg_ptr(&a, y);
-    return ocl_launch_items(&a, n, "mul");
+    return ocl_run_items(dev, K_MUL, n, "mul",
+                         OCL_ARGS(ARG_U64(n), ARG_F32(alpha), ARG_PTR(x), ARG_PTR(b), ARG_F32(beta), ARG_PTR(y)));
 }
 
 int ocl_add_bias(void *dev, size_t rows, size_t cols, recur_ptr bias, recur_ptr y, size_t ldy) {
-    ocl_args a = ocl_args_begin(dev, K_ADD_BIAS);
-    ocl_arg_u64(&a, rows);
-    ocl_arg_u64(&a, cols);
-    ocl_arg_ptr(&a, bias);
-    ocl_arg_ptr(&a, y);
-    ocl_arg_u64(&a, ldy);
-    return ocl_launch_rows(&a, rows, cols, "add_bias");
+    return ocl_run_rows(dev, K_ADD_BIAS, rows, cols, "add_bias",
+                        OCL_ARGS(ARG_U64(rows), ARG_U64(cols), ARG_PTR(bias), ARG_PTR(y), ARG_U64(ldy)));
 }
 
 int ocl_act_fwd(void *dev, int act, size_t n, recur_ptr x, recur_ptr y) {
     if (act < RECUR_ACT_IDENTITY || act > RECUR_ACT_RELU)
         return ocl_error(RECUR_E_INVALID, "opencl: act_fwd: unknown activation %d", act);
-    ocl_args a = ocl_args_begin(dev, K_ACT_FWD);
-    ocl_arg_i32(&a, act);
-    ocl_arg_u64(&a, n);
-    ocl_arg_ptr(&a, x);
-    ocl_arg_ptr(&a, y);
-    return ocl_launch_items(&a, n, "act_fwd");
+    return ocl_run_items(dev, K_ACT_FWD, n, "act_fwd", OCL_ARGS(ARG_I32(act), ARG_U64(n), ARG_PTR(x), ARG_PTR(y)));
 }
 
 int ocl_act_bwd(void *dev, int act, size_t n, recur_ptr y, recur_ptr dy, float beta, recur_ptr dx) {
     if (act < RECUR_ACT_IDENTITY || act > RECUR_ACT_RELU)
         return ocl_error(RECUR_E_INVALID, "opencl: act_bwd: unknown activation %d", act);
-    ocl_args a = ocl_args_begin(dev, K_ACT_BWD);
-    ocl_arg_i32(&a, act);
-    ocl_arg_u64(&a, n);
-    ocl_arg_ptr(&a, y);
-    ocl_arg_ptr(&a, dy);
-    ocl_arg_f32(&a, beta);
-    ocl_arg_ptr(&a, dx);
-    return ocl_launch_items(&a, n, "act_bwd");
+    return ocl_run_items(dev, K_ACT_BWD, n, "act_bwd",
+                         OCL_ARGS(ARG_I32(act), ARG_U64(n), ARG_PTR(y), ARG_PTR(dy), ARG_F32(beta), ARG_PTR(dx)));
 }
 
 int ocl_select_step(void *dev, size_t B, size_t N, recur_ptr x, size_t lda, recur_ptr other, size_t ldo,
                     recur_ptr y, size_t ldy, recur_ptr lengths, size_t t) {
-    ocl_args a = ocl_args_begin(dev, K_SELECT_STEP);
-    ocl_arg_u64(&a, B);
-    ocl_arg_u64(&a, N);
-    ocl_arg_ptr(&a, x);
-    ocl_arg_u64(&a, lda);
-    ocl_arg_ptr(&a, other);
-    ocl_arg_u64(&a, ldo);
-    ocl_arg_ptr(&a, y);
-    ocl_arg_u64(&a, ldy);
-    ocl_arg_ptr(&a, lengths);
-    ocl_arg_u64(&a, t);
-    return ocl_launch_rows(&a, B, N, "select_step");
+    return ocl_run_rows(dev, K_SELECT_STEP, B, N, "select_step",
+                        OCL_ARGS(ARG_U64(B), ARG_U64(N), ARG_PTR(x), ARG_U64(lda), ARG_PTR(other), ARG_U64(ldo),
+                                 ARG_PTR(y), ARG_U64(ldy), ARG_PTR(lengths), ARG_U64(t)));
 }
 
 int ocl_clip_value(void *dev, size_t n, recur_ptr grad, float limit) {
-    ocl_args a = ocl_args_begin(dev, K_CLIP_VALUE);
-    ocl_arg_u64(&a, n);
-    ocl_arg_ptr(&a, grad);
-    ocl_arg_f32(&a, limit);
-    return ocl_launch_items(&a, n, "clip_value");
+    return ocl_run_items(dev, K_CLIP_VALUE, n, "clip_value", OCL_ARGS(ARG_U64(n), ARG_PTR(grad), ARG_F32(limit)));
+}
+
+/* Blocks of four Philox counters that counter .. counter + n - 1 (n > 0) touch. */
+static size_t philox_blocks(size_t n, uint64_t counter) {
+    return (size_t)(((counter + n - 1) >> 2) - (counter >> 2) + 1);
 }
 
 int ocl_dropout(void *dev, size_t n, float p, uint64_t seed, uint64_t counter, recur_ptr x, recur_ptr y) {
     if (!(p >= 0.0f && p < 1.0f)) return ocl_error(RECUR_E_INVALID, "opencl: dropout: p = %g is not in [0, 1)", p);
     if (n == 0) return RECUR_OK;
     if (p == 0.0f) return ocl_copy(dev, 1, n, x, n, y, n);
-    ocl_args a = ocl_args_begin(dev, K_DROPOUT);
-    ocl_arg_u64(&a, n);
-    ocl_arg_f32(&a, p);
-    ocl_arg_f32(&a, 1.0f / (1.0f - p));
-    ocl_arg_u64(&a, seed);
-    ocl_arg_u64(&a, counter);
-    ocl_arg_ptr(&a, x);
-    ocl_arg_ptr(&a, y);
     /* one work-item per block of four counters */
-    return ocl_launch_items(&a, (size_t)(((counter + n - 1) >> 2) - (counter >> 2) + 1), "dropout");
+    return ocl_run_items(dev, K_DROPOUT, philox_blocks(n, counter), "dropout",
+                         OCL_ARGS(ARG_U64(n), ARG_F32(p), ARG_F32(1.0f / (1.0f - p)), ARG_U64(seed), ARG_U64(counter),
+                                  ARG_PTR(x), ARG_PTR(y)));
 }
 
 int ocl_philox_u32(void *dev, size_t n, uint64_t seed, uint64_t counter, recur_ptr out) {
     if (n == 0) return RECUR_OK;
-    ocl_args a = ocl_args_begin(dev, K_PHILOX_U32);
-    ocl_arg_u64(&a, n);
-    ocl_arg_u64(&a, seed);
-    ocl_arg_u64(&a, counter);
-    ocl_arg_ptr(&a, out);
-    return ocl_launch_items(&a, (size_t)(((counter + n - 1) >> 2) - (counter >> 2) + 1), "philox_u32");
+    return ocl_run_items(dev, K_PHILOX_U32, philox_blocks(n, counter), "philox_u32",
+                         OCL_ARGS(ARG_U64(n), ARG_U64(seed), ARG_U64(counter), ARG_PTR(out)));
 }
 
 /* ---- reductions ---- */
 
 int ocl_sum_rows(void *dev, size_t rows, size_t cols, recur_ptr x, size_t ldx, float beta, recur_ptr y) {
-    ocl_args a = ocl_args_begin(dev, K_SUM_ROWS);
-    ocl_arg_u64(&a, rows);
-    ocl_arg_u64(&a, cols);
-    ocl_arg_ptr(&a, x);
-    ocl_arg_u64(&a, ldx);
-    ocl_arg_f32(&a, beta);
-    ocl_arg_ptr(&a, y);
-    return ocl_launch_items(&a, cols, "sum_rows");
+    return ocl_run_items(dev, K_SUM_ROWS, cols, "sum_rows",
+                         OCL_ARGS(ARG_U64(rows), ARG_U64(cols), ARG_PTR(x), ARG_U64(ldx), ARG_F32(beta), ARG_PTR(y)));
 }
 
 /* Final pass shared by sum_sq and the losses: out = scale * sum(part[0..G)) (mode 0), see reduce.cl. */
 int ocl_reduce_final(ocl_dev *d, size_t groups, cl_mem part, float scale, int mode, recur_ptr out, size_t wo,
                      const char *op) {
-    ocl_args a = ocl_args_begin(d, K_REDUCE_FINAL);
-    ocl_arg_u64(&a, groups);
-    ocl_arg_mem(&a, part);
-    ocl_arg_f32(&a, scale);
-    ocl_arg_i32(&a, mode);
-    ocl_arg_ptr(&a, out);
-    ocl_arg_mem(&a, part);
-    ocl_arg_u64(&a, wo);
-    return ocl_launch_groups(&a, 1, op);
+    return ocl_run_groups(d, K_REDUCE_FINAL, 1, op,
+                          OCL_ARGS(ARG_U64(groups), ARG_MEM(part), ARG_F32(scale), ARG_I32(mode), ARG_PTR(out),
+                                   ARG_MEM(part), ARG_U64(wo)));
 }
 
 int ocl_sum_sq(void *dev, size_t n, recur_ptr x, recur_ptr out) {
@@ -268,37 +190,22 @@ int ocl_sum_sq(void *dev, size_t n, recur_ptr x, recur_ptr out) {
     cl_mem part;
     int st = ocl_scratch(d, 2 * OCL_RLANES * 4, &part);
     if (st) return st;
-    ocl_args a = ocl_args_begin(d, K_SUMSQ_PART);
-    ocl_arg_u64(&a, n);
-    ocl_arg_u64(&a, chunk);
-    ocl_arg_ptr(&a, x);
-    ocl_arg_mem(&a, part);
-    if ((st = ocl_launch_groups(&a, groups, "sum_sq"))) return st;
+    st = ocl_run_groups(d, K_SUMSQ_PART, groups, "sum_sq",
+                        OCL_ARGS(ARG_U64(n), ARG_U64(chunk), ARG_PTR(x), ARG_MEM(part)));
+    if (st) return st;
     return ocl_reduce_final(d, groups, part, 1.0f, 0, out, 0, "sum_sq");
 }
 
 int ocl_softmax_fwd(void *dev, size_t rows, size_t cols, recur_ptr x, recur_ptr lengths, recur_ptr y) {
     ocl_dev *d = dev;
     if (rows == 0 || cols == 0) return RECUR_OK;
-    ocl_args a = ocl_args_begin(d, d->row_per_item ? K_SOFTMAX_FWD_CPU : K_SOFTMAX_FWD);
-    ocl_arg_u64(&a, rows);
-    ocl_arg_u64(&a, cols);
-    ocl_arg_ptr(&a, x);
-    ocl_arg_ptr(&a, lengths);
-    ocl_arg_ptr(&a, y);
-    if (d->row_per_item) return ocl_launch_items(&a, rows, "softmax_fwd");
-    return ocl_launch_groups(&a, rows < d->max_groups ? rows : d->max_groups, "softmax_fwd");
+    return ocl_run_per_row(d, K_SOFTMAX_FWD, K_SOFTMAX_FWD_CPU, rows, "softmax_fwd",
+                           OCL_ARGS(ARG_U64(rows), ARG_U64(cols), ARG_PTR(x), ARG_PTR(lengths), ARG_PTR(y)));
 }
 
 int ocl_softmax_bwd(void *dev, size_t rows, size_t cols, recur_ptr y, recur_ptr dy, recur_ptr dx) {
     ocl_dev *d = dev;
     if (rows == 0 || cols == 0) return RECUR_OK;
-    ocl_args a = ocl_args_begin(d, d->row_per_item ? K_SOFTMAX_BWD_CPU : K_SOFTMAX_BWD);
-    ocl_arg_u64(&a, rows);
-    ocl_arg_u64(&a, cols);
-    ocl_arg_ptr(&a, y);
-    ocl_arg_ptr(&a, dy);
-    ocl_arg_ptr(&a, dx);
-    if (d->row_per_item) return ocl_launch_items(&a, rows, "softmax_bwd");
-    return ocl_launch_groups(&a, rows < d->max_groups ? rows : d->max_groups, "softmax_bwd");
+    return ocl_run_per_row(d, K_SOFTMAX_BWD, K_SOFTMAX_BWD_CPU, rows, "softmax_bwd",
+                           OCL_ARGS(ARG_U64(rows), ARG_U64(cols), ARG_PTR(y), ARG_PTR(dy), ARG_PTR(dx)));
 }

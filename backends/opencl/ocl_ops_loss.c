@@ -15,26 +15,16 @@
 #define SCR_ROWS (2 * OCL_RLANES + 64)
 
 int ocl_embed_fwd(void *dev, size_t n, size_t dim, recur_ptr ids, recur_ptr table, recur_ptr out) {
-    ocl_args a = ocl_args_begin(dev, K_EMBED_FWD);
-    ocl_arg_u64(&a, n);
-    ocl_arg_u64(&a, dim);
-    ocl_arg_ptr(&a, ids);
-    ocl_arg_ptr(&a, table);
-    ocl_arg_ptr(&a, out);
-    return ocl_launch_rows(&a, n, dim, "embed_fwd");
+    return ocl_run_rows(dev, K_EMBED_FWD, n, dim, "embed_fwd",
+                        OCL_ARGS(ARG_U64(n), ARG_U64(dim), ARG_PTR(ids), ARG_PTR(table), ARG_PTR(out)));
 }
 
 int ocl_embed_bwd(void *dev, size_t n, size_t dim, recur_ptr ids, recur_ptr dout, int32_t padding_idx,
                   recur_ptr dtable) {
     if (n == 0) return RECUR_OK;
-    ocl_args a = ocl_args_begin(dev, K_EMBED_BWD);
-    ocl_arg_u64(&a, n);
-    ocl_arg_u64(&a, dim);
-    ocl_arg_ptr(&a, ids);
-    ocl_arg_ptr(&a, dout);
-    ocl_arg_i32(&a, padding_idx);
-    ocl_arg_ptr(&a, dtable);
-    return ocl_launch_items(&a, dim, "embed_bwd");
+    return ocl_run_items(dev, K_EMBED_BWD, dim, "embed_bwd",
+                         OCL_ARGS(ARG_U64(n), ARG_U64(dim), ARG_PTR(ids), ARG_PTR(dout), ARG_I32(padding_idx),
+                                  ARG_PTR(dtable)));
 }
 
 int ocl_xent_fwd_bwd(void *dev, size_t N, size_t C, recur_ptr logits, recur_ptr targets, recur_ptr weights,
@@ -52,50 +42,28 @@ int ocl_xent_fwd_bwd(void *dev, size_t N, size_t C, recur_ptr logits, recur_ptr 
     if (st) return st;
     /* pass 1: per-row terms (one work-group per row) */
     if (N > 0) {
-        ocl_args a = ocl_args_begin(d, d->row_per_item ? K_XENT_ROWS_CPU : K_XENT_ROWS);
-        ocl_arg_u64(&a, N);
-        ocl_arg_u64(&a, C);
-        ocl_arg_ptr(&a, logits);
-        ocl_arg_ptr(&a, targets);
-        ocl_arg_ptr(&a, weights);
-        ocl_arg_i32(&a, ignore_index);
-        ocl_arg_f32(&a, label_smoothing);
-        ocl_arg_mem(&a, scr);
-        ocl_arg_u64(&a, SCR_ROWS);
-        st = d->row_per_item ? ocl_launch_items(&a, N, "xent_fwd_bwd")
-                       : ocl_launch_groups(&a, N < d->max_groups ? N : d->max_groups, "xent_fwd_bwd");
+        st = ocl_run_per_row(d, K_XENT_ROWS, K_XENT_ROWS_CPU, N, "xent_fwd_bwd",
+                             OCL_ARGS(ARG_U64(N), ARG_U64(C), ARG_PTR(logits), ARG_PTR(targets), ARG_PTR(weights),
+                                      ARG_I32(ignore_index), ARG_F32(label_smoothing), ARG_MEM(scr),
+                                      ARG_U64(SCR_ROWS)));
         if (st) return st;
     }
     /* pass 2: partial sums of num and wt over rows */
     size_t groups, chunk;
     ocl_reduce_plan(N, &groups, &chunk);
-    ocl_args a = ocl_args_begin(d, K_PAIR_PART);
-    ocl_arg_u64(&a, N);
-    ocl_arg_u64(&a, chunk);
-    ocl_arg_mem(&a, scr);
-    ocl_arg_u64(&a, SCR_ROWS + N);
-    ocl_arg_mem(&a, scr);
-    ocl_arg_u64(&a, SCR_ROWS + 2 * N);
-    ocl_arg_mem(&a, scr);
-    if ((st = ocl_launch_groups(&a, groups, "xent_fwd_bwd"))) return st;
+    st = ocl_run_groups(d, K_PAIR_PART, groups, "xent_fwd_bwd",
+                        OCL_ARGS(ARG_U64(N), ARG_U64(chunk), ARG_MEM(scr), ARG_U64(SCR_ROWS + N), ARG_MEM(scr),
+                                 ARG_U64(SCR_ROWS + 2 * N), ARG_MEM(scr)));
+    if (st) return st;
     /* pass 3: the loss, and W for the gradient */
     const int mean = reduction == RECUR_REDUCE_MEAN;
     if ((st = ocl_reduce_final(d, groups, scr, 1.0f, mean ? 1 : 2, loss, SCR_W, "xent_fwd_bwd"))) return st;
     if (!dlogits.buf || N == 0) return RECUR_OK;
     /* pass 4: the gradient */
-    a = ocl_args_begin(d, d->row_per_item ? K_XENT_GRAD_CPU : K_XENT_GRAD);
-    ocl_arg_u64(&a, N);
-    ocl_arg_u64(&a, C);
-    ocl_arg_ptr(&a, logits);
-    ocl_arg_ptr(&a, targets);
-    ocl_arg_ptr(&a, weights);
-    ocl_arg_f32(&a, label_smoothing);
-    ocl_arg_i32(&a, mean);
-    ocl_arg_f32(&a, grad_scale);
-    ocl_arg_mem(&a, scr);
-    ocl_arg_u64(&a, SCR_ROWS);
-    ocl_arg_u64(&a, SCR_W);
-    ocl_arg_ptr(&a, dlogits);
+    ocl_args a = ocl_args_with(d, d->row_per_item ? K_XENT_GRAD_CPU : K_XENT_GRAD,
+                               OCL_ARGS(ARG_U64(N), ARG_U64(C), ARG_PTR(logits), ARG_PTR(targets), ARG_PTR(weights),
+                                        ARG_F32(label_smoothing), ARG_I32(mean), ARG_F32(grad_scale), ARG_MEM(scr),
+                                        ARG_U64(SCR_ROWS), ARG_U64(SCR_W), ARG_PTR(dlogits)));
     return d->row_per_item ? ocl_launch_items(&a, N, "xent_fwd_bwd") : ocl_launch_rows(&a, N, C, "xent_fwd_bwd");
 }
 
@@ -115,17 +83,10 @@ int ocl_bce_fwd_bwd(void *dev, size_t n, size_t C, recur_ptr logits, recur_ptr t
     const float gs = mean && n ? grad_scale / (float)n : grad_scale;
     size_t groups, chunk;
     ocl_reduce_plan(n, &groups, &chunk);
-    ocl_args a = ocl_args_begin(d, K_BCE_PART);
-    ocl_arg_u64(&a, n);
-    ocl_arg_u64(&a, C ? C : 1);
-    ocl_arg_u64(&a, chunk);
-    ocl_arg_ptr(&a, logits);
-    ocl_arg_ptr(&a, targets);
-    ocl_arg_ptr(&a, pos_weight);
-    ocl_arg_f32(&a, gs);
-    ocl_arg_ptr(&a, dlogits);
-    ocl_arg_mem(&a, scr);
-    if ((st = ocl_launch_groups(&a, groups, "bce_fwd_bwd"))) return st;
+    st = ocl_run_groups(d, K_BCE_PART, groups, "bce_fwd_bwd",
+                        OCL_ARGS(ARG_U64(n), ARG_U64(C ? C : 1), ARG_U64(chunk), ARG_PTR(logits), ARG_PTR(targets),
+                                 ARG_PTR(pos_weight), ARG_F32(gs), ARG_PTR(dlogits), ARG_MEM(scr)));
+    if (st) return st;
     return ocl_reduce_final(d, groups, scr, scale, 0, loss, 0, "bce_fwd_bwd");
 }
 
@@ -142,15 +103,10 @@ int ocl_mse_fwd_bwd(void *dev, size_t n, recur_ptr pred, recur_ptr target, int r
     const float gs = mean && n ? grad_scale / (float)n : grad_scale;
     size_t groups, chunk;
     ocl_reduce_plan(n, &groups, &chunk);
-    ocl_args a = ocl_args_begin(d, K_MSE_PART);
-    ocl_arg_u64(&a, n);
-    ocl_arg_u64(&a, chunk);
-    ocl_arg_ptr(&a, pred);
-    ocl_arg_ptr(&a, target);
-    ocl_arg_f32(&a, gs);
-    ocl_arg_ptr(&a, dpred);
-    ocl_arg_mem(&a, scr);
-    if ((st = ocl_launch_groups(&a, groups, "mse_fwd_bwd"))) return st;
+    st = ocl_run_groups(d, K_MSE_PART, groups, "mse_fwd_bwd",
+                        OCL_ARGS(ARG_U64(n), ARG_U64(chunk), ARG_PTR(pred), ARG_PTR(target), ARG_F32(gs),
+                                 ARG_PTR(dpred), ARG_MEM(scr)));
+    if (st) return st;
     return ocl_reduce_final(d, groups, scr, scale, 0, loss, 0, "mse_fwd_bwd");
 }
 
@@ -160,18 +116,10 @@ int ocl_sgd_step(void *dev, size_t n, recur_ptr param, recur_ptr grad, recur_ptr
                  float momentum, float dampening, int nesterov, float weight_decay, int64_t step) {
     if (momentum != 0.0f && !momentum_buf.buf)
         return ocl_error(RECUR_E_INVALID, "opencl: sgd_step: momentum %g needs a momentum buffer", momentum);
-    ocl_args a = ocl_args_begin(dev, K_SGD);
-    ocl_arg_u64(&a, n);
-    ocl_arg_ptr(&a, param);
-    ocl_arg_ptr(&a, grad);
-    ocl_arg_ptr(&a, momentum_buf);
-    ocl_arg_f32(&a, lr);
-    ocl_arg_f32(&a, momentum);
-    ocl_arg_f32(&a, dampening);
-    ocl_arg_i32(&a, nesterov != 0);
-    ocl_arg_f32(&a, weight_decay);
-    ocl_arg_i32(&a, step <= 1);
-    return ocl_launch_items(&a, n, "sgd_step");
+    return ocl_run_items(dev, K_SGD, n, "sgd_step",
+                         OCL_ARGS(ARG_U64(n), ARG_PTR(param), ARG_PTR(grad), ARG_PTR(momentum_buf), ARG_F32(lr),
+                                  ARG_F32(momentum), ARG_F32(dampening), ARG_I32(nesterov != 0), ARG_F32(weight_decay),
+                                  ARG_I32(step <= 1)));
 }
 
 int ocl_adam_step(void *dev, size_t n, recur_ptr param, recur_ptr grad, recur_ptr m, recur_ptr v, float lr,
@@ -179,28 +127,14 @@ int ocl_adam_step(void *dev, size_t n, recur_ptr param, recur_ptr grad, recur_pt
     /* bias corrections in double, as torch does on the host */
     const double bc1 = 1.0 - pow((double)beta1, (double)step);
     const double bc2 = 1.0 - pow((double)beta2, (double)step);
-    ocl_args a = ocl_args_begin(dev, K_ADAM);
-    ocl_arg_u64(&a, n);
-    ocl_arg_ptr(&a, param);
-    ocl_arg_ptr(&a, grad);
-    ocl_arg_ptr(&a, m);
-    ocl_arg_ptr(&a, v);
-    ocl_arg_f32(&a, lr);
-    ocl_arg_f32(&a, beta1);
-    ocl_arg_f32(&a, beta2);
-    ocl_arg_f32(&a, eps);
-    ocl_arg_f32(&a, weight_decay);
-    ocl_arg_i32(&a, decoupled != 0);
-    ocl_arg_f32(&a, (float)((double)lr / bc1));
-    ocl_arg_f32(&a, (float)sqrt(bc2));
-    return ocl_launch_items(&a, n, "adam_step");
+    return ocl_run_items(dev, K_ADAM, n, "adam_step",
+                         OCL_ARGS(ARG_U64(n), ARG_PTR(param), ARG_PTR(grad), ARG_PTR(m), ARG_PTR(v), ARG_F32(lr),
+                                  ARG_F32(beta1), ARG_F32(beta2), ARG_F32(eps), ARG_F32(weight_decay),
+                                  ARG_I32(decoupled != 0), ARG_F32((float)((double)lr / bc1)),
+                                  ARG_F32((float)sqrt(bc2))));
 }
 
 int ocl_clip_norm(void *dev, size_t n, recur_ptr grad, recur_ptr sumsq, float max_norm) {
-    ocl_args a = ocl_args_begin(dev, K_CLIP_NORM);
-    ocl_arg_u64(&a, n);
-    ocl_arg_ptr(&a, grad);
-    ocl_arg_ptr(&a, sumsq);
-    ocl_arg_f32(&a, max_norm);
-    return ocl_launch_items(&a, n, "clip_norm");
+    return ocl_run_items(dev, K_CLIP_NORM, n, "clip_norm",
+                         OCL_ARGS(ARG_U64(n), ARG_PTR(grad), ARG_PTR(sumsq), ARG_F32(max_norm)));
 }

@@ -97,11 +97,6 @@ static const char *const kernel_names[K_COUNT] = {
 #undef OCL_KERNEL_NAME
 };
 
-ocl_args ocl_args_begin(ocl_dev *d, int kid) {
-    ocl_args a = {d, kid, 0, CL_SUCCESS, 0};
-    return a;
-}
-
 static void set_arg(ocl_args *a, size_t size, const void *value) {
     if (a->err == CL_SUCCESS) {
         cl_int e = clSetKernelArg(a->d->kern[a->kid], a->next, size, value);
@@ -113,31 +108,31 @@ static void set_arg(ocl_args *a, size_t size, const void *value) {
     a->next++;
 }
 
-void ocl_arg_u64(ocl_args *a, uint64_t v) {
-    cl_ulong x = v;
-    set_arg(a, sizeof x, &x);
+/* The union's members have the sizes of the kernels' ulong, uint, int and float. */
+_Static_assert(sizeof(uint64_t) == sizeof(cl_ulong) && sizeof(uint32_t) == sizeof(cl_uint) &&
+                   sizeof(int32_t) == sizeof(cl_int) && sizeof(float) == sizeof(cl_float),
+               "ocl_arg members differ from the OpenCL scalar types");
+static void set_one(ocl_args *a, const ocl_arg *v) {
+    switch (v->kind) {
+    case OCL_ARG_U64: set_arg(a, sizeof v->u64, &v->u64); break;
+    case OCL_ARG_U32: set_arg(a, sizeof v->u32, &v->u32); break;
+    case OCL_ARG_I32: set_arg(a, sizeof v->i32, &v->i32); break;
+    case OCL_ARG_F32: set_arg(a, sizeof v->f32, &v->f32); break;
+    case OCL_ARG_MEM: set_arg(a, sizeof v->mem, &v->mem); break;
+    case OCL_ARG_PTR: {
+        const cl_mem m = ocl_mem(a->d, v->ptr);
+        const cl_ulong off = v->ptr.buf ? (cl_ulong)v->ptr.off : OCL_ABSENT;
+        set_arg(a, sizeof m, &m);
+        set_arg(a, sizeof off, &off);
+        break;
+    }
+    }
 }
 
-void ocl_arg_u32(ocl_args *a, uint32_t v) {
-    cl_uint x = v;
-    set_arg(a, sizeof x, &x);
-}
-
-void ocl_arg_i32(ocl_args *a, int32_t v) {
-    cl_int x = v;
-    set_arg(a, sizeof x, &x);
-}
-
-void ocl_arg_f32(ocl_args *a, float v) {
-    cl_float x = v;
-    set_arg(a, sizeof x, &x);
-}
-
-void ocl_arg_mem(ocl_args *a, cl_mem m) { set_arg(a, sizeof m, &m); }
-
-void ocl_arg_ptr(ocl_args *a, recur_ptr p) {
-    ocl_arg_mem(a, ocl_mem(a->d, p));
-    ocl_arg_u64(a, p.buf ? (uint64_t)p.off : OCL_ABSENT);
+ocl_args ocl_args_with(ocl_dev *d, int kid, const ocl_arg *args, size_t n) {
+    ocl_args a = {d, kid, 0, CL_SUCCESS, 0};
+    for (size_t i = 0; i < n; i++) set_one(&a, &args[i]);
+    return a;
 }
 
 static int check_args(ocl_args *a, const char *op) {
@@ -208,6 +203,27 @@ int ocl_launch_3d(ocl_args *a, const size_t global[3], const size_t *local, cons
     int st = check_args(a, op);
     if (st || global[0] == 0 || global[1] == 0 || global[2] == 0) return st;
     return enqueue(a, 3, global, local, op);
+}
+
+int ocl_run_items(ocl_dev *d, int kid, size_t items, const char *op, const ocl_arg *args, size_t n) {
+    ocl_args a = ocl_args_with(d, kid, args, n);
+    return ocl_launch_items(&a, items, op);
+}
+
+int ocl_run_rows(ocl_dev *d, int kid, size_t rows, size_t cols, const char *op, const ocl_arg *args, size_t n) {
+    ocl_args a = ocl_args_with(d, kid, args, n);
+    return ocl_launch_rows(&a, rows, cols, op);
+}
+
+int ocl_run_groups(ocl_dev *d, int kid, size_t groups, const char *op, const ocl_arg *args, size_t n) {
+    ocl_args a = ocl_args_with(d, kid, args, n);
+    return ocl_launch_groups(&a, groups, op);
+}
+
+int ocl_run_per_row(ocl_dev *d, int kid, int kid_cpu, size_t rows, const char *op, const ocl_arg *args, size_t n) {
+    ocl_args a = ocl_args_with(d, d->row_per_item ? kid_cpu : kid, args, n);
+    if (d->row_per_item) return ocl_launch_items(&a, rows, op);
+    return ocl_launch_groups(&a, rows < d->max_groups ? rows : d->max_groups, op);
 }
 
 int ocl_scratch(ocl_dev *d, size_t bytes, cl_mem *out) {
