@@ -1,0 +1,83 @@
+/*
+ * The cpu backend's thread pool under stress: many short tasks of both kinds, on more threads than cores
+ * (so workers are often descheduled and arrive late):
+ *   - fixed slices (cpu_pool_run_locked): every ith < nth runs exactly once, on its own thread;
+ *   - parts with stealing (cpu_pool_run_parts_locked): every part runs exactly once, whoever runs it.
+ * Each task counts what ran into its own counters, checked after the call returns.
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cpu_pool.h"
+#include "testlib.h"
+
+enum { THREADS = 4, TASKS = 20000, MAX_PARTS = 64 };
+
+typedef struct {
+    _Atomic int runs[MAX_PARTS];
+    _Atomic int wrong_nth;
+    int nth;
+} counts;
+
+static void count_t(void *arg, int ith, int nth) {
+    counts *c = arg;
+    if (nth != c->nth) atomic_fetch_add(&c->wrong_nth, 1);
+    if (ith >= 0 && ith < MAX_PARTS) atomic_fetch_add(&c->runs[ith], 1);
+}
+
+static void test_pool_stress(void) {
+    cpu_pool *p;
+    CU_ASSERT_EQUAL_FATAL(cpu_pool_create(&p, THREADS, 20), 0);
+    int bad = 0;
+    unsigned seed = 1;
+    for (int task = 0; task < TASKS && !bad; task++) {
+        seed = seed * 1103515245u + 12345u;
+        counts c;
+        memset(&c, 0, sizeof c);
+        const int fixed = task % 3 == 0, nth = 1 + (int)(seed >> 16) % THREADS;
+        const int nparts = fixed ? nth : 1 + (int)(seed >> 8) % MAX_PARTS;
+        c.nth = nparts;
+        cpu_pool_lock(p);
+        if (fixed) cpu_pool_run_locked(p, count_t, &c, nth);
+        else cpu_pool_run_parts_locked(p, count_t, &c, (size_t)nparts, nth);
+        cpu_pool_unlock(p);
+        for (int i = 0; i < MAX_PARTS; i++) {
+            const int want = i < nparts ? 1 : 0, got = atomic_load(&c.runs[i]);
+            if (got != want) {
+                printf("\n  task %d (%s, nth %d, %d parts): part %d ran %d times, want %d\n", task,
+                       fixed ? "fixed" : "parts", nth, nparts, i, got, want);
+                bad = 1;
+            }
+        }
+        if (atomic_load(&c.wrong_nth)) {
+            printf("\n  task %d: a call saw nth != %d\n", task, nparts);
+            bad = 1;
+        }
+    }
+    CU_ASSERT_FALSE(bad);
+    /* Sleeping workers: with spin 0 every task wakes them through the condition variable. */
+    cpu_pool_set_spin(p, 0);
+    for (int task = 0; task < 2000 && !bad; task++) {
+        counts c;
+        memset(&c, 0, sizeof c);
+        c.nth = 7;
+        cpu_pool_lock(p);
+        cpu_pool_run_parts_locked(p, count_t, &c, 7, THREADS);
+        cpu_pool_unlock(p);
+        for (int i = 0; i < 7; i++) bad |= atomic_load(&c.runs[i]) != 1;
+    }
+    CU_ASSERT_FALSE(bad);
+    cpu_pool_destroy(p);
+}
+
+static CU_TestInfo tests[] = {
+    {.pName = "stress", .pTestFunc = test_pool_stress},
+    CU_TEST_INFO_NULL,
+};
+static CU_SuiteInfo suites[] = {
+    {.pName = "cpu_pool", .pTests = tests},
+    CU_SUITE_INFO_NULL,
+};
+
+int main(int argc, char **argv) { return recur_test_main(argc, argv, suites); }
