@@ -113,6 +113,33 @@ static void test_fallback_to_reference(void) {
     recur_device_close(d);
 }
 
+/* A plugin built against ABI 1.0 (its ops table ends after dropout) loads on this 1.1 host; the host never
+ * reads past its table: the 1.1 op transpose counts as an empty slot, and on host-addressable memory the
+ * reference kernel runs it. */
+static void test_older_minor_plugin(void) {
+    recur_device *d;
+    CU_ASSERT_EQUAL_FATAL(recur_device_open_default(broken("minimal10"), NULL, &d), RECUR_OK);
+    CU_ASSERT_TRUE(recur_op_available(d, "transpose"));
+    CU_ASSERT_TRUE(recur_op_available(d, "gemm"));
+    CU_ASSERT_FALSE(recur_op_available(d, "no_such_op"));
+    recur_ptr x, y;
+    CU_ASSERT_EQUAL_FATAL(recur_alloc(d, 6, &x), RECUR_OK);
+    CU_ASSERT_EQUAL_FATAL(recur_alloc(d, 6, &y), RECUR_OK);
+    const float xs[6] = {1, 2, 3, 4, 5, 6}; /* 2 x 3 */
+    float out[6];
+    recur_write(d, x, xs, 6);
+    CU_ASSERT_EQUAL(recur_op_transpose(d, 2, 3, x, 3, y, 2), RECUR_OK);
+    recur_read(d, out, y, 6);
+    const float want[6] = {1, 4, 2, 5, 3, 6}; /* 3 x 2 */
+    for (int i = 0; i < 6; i++) CU_ASSERT_EQUAL(out[i], want[i]);
+    const char *names[8];
+    CU_ASSERT_EQUAL(recur_device_fallback_ops(d, names, 8), 1);
+    CU_ASSERT_STRING_EQUAL(names[0], "transpose");
+    recur_free(d, x);
+    recur_free(d, y);
+    recur_device_close(d);
+}
+
 static void test_load_ref_by_name_path_and_env(void) {
     recur_backend *b;
     CU_ASSERT_EQUAL_FATAL(recur_backend_load("ref", &b), RECUR_OK);
@@ -152,6 +179,7 @@ static CU_TestInfo loader_tests[] = {
     {.pName = "zero_devices", .pTestFunc = test_zero_devices},
     {.pName = "device_memory_with_empty_slots", .pTestFunc = test_device_memory_with_empty_slots},
     {.pName = "fallback_to_reference", .pTestFunc = test_fallback_to_reference},
+    {.pName = "older_minor_plugin", .pTestFunc = test_older_minor_plugin},
     {.pName = "load_ref_by_name_path_and_env", .pTestFunc = test_load_ref_by_name_path_and_env},
     {.pName = "device_selector", .pTestFunc = test_device_selector},
     CU_TEST_INFO_NULL,

@@ -28,7 +28,20 @@ static inline int b_devinfo(int i, recur_device_info *info) {
 static inline int b_open(int i, void **dev) { *dev = (void *)&svc; return 0; }
 static inline void b_close(void *dev) {}
 
+/* OPS_V1_0: the ops table as a plugin built against ABI 1.0 has it (it ends after dropout). What lies
+ * beyond struct_size is not the plugin's: here a transpose that fails loudly if the host ever calls it. */
+#ifdef OPS_V1_0
+#define BROKEN_OPS_SIZE offsetof(recur_ops, transpose)
+static int b_beyond_table(void *dev, size_t rows, size_t cols, recur_ptr x, size_t ldx, recur_ptr y, size_t ldy) {
+    return svc->set_error(RECUR_E_ABI, "the host called a method past the plugin's struct_size");
+}
+#define BROKEN_OPS_BEYOND .transpose = b_beyond_table,
+#else
+#define BROKEN_OPS_SIZE sizeof(recur_ops)
+#define BROKEN_OPS_BEYOND
+#endif
 static const recur_ops broken_ops = {
-    .abi_major = RECUR_ABI_MAJOR, .struct_size = sizeof(recur_ops),
+    .abi_major = RECUR_ABI_MAJOR, .struct_size = BROKEN_OPS_SIZE,
     .buf_alloc = b_alloc, .buf_free = b_free, .host_ptr = b_host, .write = b_write, .read = b_read, .sync = b_sync,
+    BROKEN_OPS_BEYOND
 };
