@@ -50,8 +50,6 @@ static int select_device(recur_backend *b, const char *selector, int *index) {
                            b->iface->name, selector, names);
 }
 
-#define OP_PTR(ops, off) (*(void (*const *)(void))((const char *)(ops) + (off)))
-
 int recur_device_open(recur_backend *b, const char *selector, recur_device **out) {
     if (!b || !out) return recur_set_error(RECUR_E_INVALID, "recur_device_open: NULL argument");
     *out = NULL;
@@ -70,8 +68,7 @@ int recur_device_open(recur_backend *b, const char *selector, recur_device **out
     /* A backend with device memory must fill every 1.0 compute slot: the host cannot run ref on it. */
     if (!d->info.host_addressable) {
         for (size_t i = 0; i < RECUR_OPS_REQUIRED_SLOTS; i++) {
-            size_t off = RECUR_OPS_FIRST_COMPUTE + i * sizeof(void (*)(void));
-            if (off >= d->ops->struct_size || !OP_PTR(d->ops, off)) {
+            if (!recur_ops_slot(d->ops, i)) {
                 recur_set_error(RECUR_E_ABI, "backend '%s' (%s): op '%s' is empty, but device memory is not "
                                 "host-addressable, so the reference kernel cannot stand in for it",
                                 b->iface->name, b->path, recur_ops_slot_name(i));

@@ -27,6 +27,13 @@ struct recur_backend {
 #define RECUR_OPS_COMPUTE_SLOTS (RECUR_OPS_SLOT_INDEX(offsetof(recur_ops, transpose)) + 1)
 #define RECUR_OPS_REQUIRED_SLOTS (RECUR_OPS_SLOT_INDEX(offsetof(recur_ops, dropout)) + 1)
 
+/* Compute slot i of a plugin's table, or NULL when it is empty or past the table's struct_size (a plugin
+ * built for an older minor version). */
+static inline void (*recur_ops_slot(const recur_ops *ops, size_t i))(void) {
+    const size_t off = RECUR_OPS_FIRST_COMPUTE + i * sizeof(void (*)(void));
+    return off < ops->struct_size ? *(void (*const *)(void))((const char *)ops + off) : NULL;
+}
+
 struct recur_device {
     recur_backend *backend;
     int owns_backend;

@@ -184,9 +184,8 @@ int recur_op_transpose(recur_device *d, size_t rows, size_t cols, recur_ptr x, s
 int recur_op_available(const recur_device *d, const char *name) {
     for (size_t i = 0; i < RECUR_OPS_COMPUTE_SLOTS; i++) {
         if (strcmp(slot_names[i], name)) continue;
-        const size_t off = RECUR_OPS_FIRST_COMPUTE + i * sizeof(void (*)(void));
-        if (d->info.host_addressable) return 1; /* the reference kernel stands in for an empty slot */
-        return off < d->ops->struct_size && *(void (*const *)(void))((const char *)d->ops + off) != NULL;
+        /* on host-addressable memory the reference kernel stands in for an empty slot */
+        return d->info.host_addressable || recur_ops_slot(d->ops, i) != NULL;
     }
     return 0;
 }

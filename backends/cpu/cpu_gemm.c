@@ -16,14 +16,14 @@
  * Threads: the work is cut, once per call, into parts — whole matrices of the batch; column panels when
  * M is small (the recurrent step); row blocks otherwise — up to PARTS_PER_THREAD per thread, scheduled by
  * cpu_parts (cpu_pool.h): thread i owns the i-th contiguous run of parts and takes them front to back; a
- * thread that runs out steals from the back of another's run. On shared or heterogeneous machines the cores do not run at one speed (two vCPUs
- * of a VM differ by 10-20% from moment to moment), and a static split waits for the slowest; here a faster
- * core takes over the tail of a slower one's work. Owning a run keeps the same columns of B (the recurrent
- * weights, step after step) in the same core's cache. Which thread computes a tile never changes how it
- * is computed, so results stay independent of the thread count and of the timing.
- * Each thread packs into its own scratch buffer and keeps what it packed across its parts (A when the
- * parts are column panels, the B block when they are row blocks), so a part costs no repacking when the
- * blocks repeat; there is no barrier inside a call. Small problems use fewer threads (CPU_GEMM_MIN_FLOPS
+ * thread that runs out steals from the back of another's run. On shared or heterogeneous machines the
+ * cores do not run at one speed (two vCPUs of a VM differ by 10-20% from moment to moment), and a static
+ * split waits for the slowest; here a faster core takes over the tail of a slower one's work. Owning a run
+ * keeps the same columns of B (the recurrent weights, step after step) in the same core's cache. Which
+ * thread computes a tile never changes how it is computed, so results stay independent of the thread
+ * count and of the timing. Each thread packs into its own scratch buffer and keeps the whole A (column
+ * parts) or the whole B (row parts, when B is one column block) across its parts; there is no barrier
+ * inside a call. Small problems use fewer threads (CPU_GEMM_MIN_FLOPS
  * per thread) so a tiny GEMM never pays for waking the pool.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -188,11 +188,12 @@ typedef struct gemm_plan {
 
 enum { SPLIT_BATCH, SPLIT_COLS, SPLIT_ROWS };
 
-/* What a thread has in its scratch buffer, kept across the parts it takes within one call. */
+/* What a thread has in its scratch buffer, kept across the parts it takes within one call: the whole A
+ * (few rows) or the whole B (whole_b) of one batch item. Otherwise nothing is kept: a part then packs
+ * every B block it uses, which is why such row parts are MIN_PART_ROWS tall. */
 typedef struct packed_state {
-    size_t a_item;          /* few rows: A of this batch item is packed (every K block), if a_ok */
-    size_t b_item, b_jc, b_pc, b_n0, b_n1; /* row blocks: this B block is packed, if b_ok */
-    int a_ok, b_ok;
+    size_t item; /* the batch item whose A or B is packed, if ok */
+    int ok;
 } packed_state;
 
 static inline size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
@@ -216,12 +217,11 @@ static void gemm_region(const gemm_plan *p, size_t bi, size_t m0, size_t m1, siz
          * thread and matrix, K block after K block (block pc at ap + pc * mcr), and each B micro-panel is
          * packed right before the tiles that use it, so it is still in L1 (no B block round trip via L2/L3). */
         const size_t mc = m1 - m0, mcr = round_up(mc, MR);
-        if (!ps->a_ok || ps->a_item != bi) {
+        if (!ps->ok || ps->item != bi) {
             for (size_t pc = 0; pc < p->K; pc += p->kc)
                 kr->pack_a(mc, min_sz(p->kc, p->K - pc), p->ta ? A + pc * p->lda + m0 : A + m0 * p->lda + pc,
                            p->lda, p->ta, ap + pc * mcr);
-            ps->a_ok = 1;
-            ps->a_item = bi;
+            *ps = (packed_state){.item = bi, .ok = 1};
         }
         for (size_t pc = 0; pc < p->K; pc += p->kc) {
             const size_t kc = min_sz(p->kc, p->K - pc);
@@ -246,10 +246,10 @@ static void gemm_region(const gemm_plan *p, size_t bi, size_t m0, size_t m1, siz
         return;
     }
     const size_t ncr = round_up(p->N, NR);
-    if (p->whole_b && (!ps->b_ok || ps->b_item != bi)) { /* every K block of B, once per thread and matrix */
+    if (p->whole_b && (!ps->ok || ps->item != bi)) { /* every K block of B, once per thread and matrix */
         for (size_t pc = 0; pc < p->K; pc += p->kc)
             kr->pack_b(min_sz(p->kc, p->K - pc), p->N, p->tb ? B + pc : B + pc * p->ldb, p->ldb, p->tb, bp + pc * ncr);
-        *ps = (packed_state){.b_item = bi, .b_ok = 1};
+        *ps = (packed_state){.item = bi, .ok = 1};
     }
     for (size_t jc = n0; jc < n1; jc += kr->nc) {
         const size_t nc = min_sz(kr->nc, n1 - jc);
@@ -257,11 +257,7 @@ static void gemm_region(const gemm_plan *p, size_t bi, size_t m0, size_t m1, siz
             const size_t kc = min_sz(p->kc, p->K - pc);
             const float beta = pc == 0 ? p->beta : 1.0f;
             const float *bpc = p->whole_b ? bp + pc * ncr : bp;
-            if (!p->whole_b &&
-                (!ps->b_ok || ps->b_item != bi || ps->b_jc != jc || ps->b_pc != pc || ps->b_n0 != n0 || ps->b_n1 != n1)) {
-                kr->pack_b(kc, nc, p->tb ? B + jc * p->ldb + pc : B + pc * p->ldb + jc, p->ldb, p->tb, bp);
-                *ps = (packed_state){.b_item = bi, .b_jc = jc, .b_pc = pc, .b_n0 = n0, .b_n1 = n1, .b_ok = 1};
-            }
+            if (!p->whole_b) kr->pack_b(kc, nc, p->tb ? B + jc * p->ldb + pc : B + pc * p->ldb + jc, p->ldb, p->tb, bp);
             for (size_t ic = m0; ic < m1; ic += kr->mc) {
                 const size_t mc = min_sz(kr->mc, m1 - ic);
                 kr->pack_a(mc, kc, p->ta ? A + pc * p->lda + ic : A + ic * p->lda + pc, p->lda, p->ta, ap);
@@ -310,7 +306,7 @@ static void scale_c(size_t M, size_t N, float beta, float *C, size_t ldc, size_t
 }
 
 /* Parts per thread at most: enough for a faster core to take over a slower one's share, few enough that
- * taking a part (one atomic add) and re-packing per part stay negligible. */
+ * taking a part (one compare-and-swap) and re-packing per part stay negligible. */
 #define PARTS_PER_THREAD 8
 /* Row-block parts: at least this many rows each when B spans several blocks (re-packed per part: a cost
  * of about 16 / rows of the FMA work), else at least one MC block. */
