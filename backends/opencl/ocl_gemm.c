@@ -84,12 +84,6 @@ static int pack_bt(ocl_dev *d, size_t N, size_t K, recur_ptr B, size_t ldb, size
     return ocl_launch_transpose(&a, N, K, batch, "gemm (packing B)");
 }
 
-int ocl_launch_transpose(ocl_args *a, size_t rows, size_t cols, size_t batch, const char *op) {
-    const size_t local[3] = {16, 16, 1}, global[3] = {(cols + 15) / 16 * 16, (rows + 15) / 16 * 16, batch};
-    const int tiles = a->d->lws[K_TRANSPOSE] >= 256 && a->d->max_item[1] >= 16;
-    return ocl_launch_3d(a, global, tiles ? local : NULL, op);
-}
-
 static int own_gemm(ocl_dev *d, int ta, int tb, size_t M, size_t N, size_t K, float alpha, recur_ptr A,
                     size_t lda, size_t stride_a, recur_ptr B, size_t ldb, size_t stride_b, float beta, recur_ptr C,
                     size_t ldc, size_t stride_c, size_t batch) {

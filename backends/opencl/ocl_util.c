@@ -205,6 +205,12 @@ int ocl_launch_3d(ocl_args *a, const size_t global[3], const size_t *local, cons
     return enqueue(a, 3, global, local, op);
 }
 
+int ocl_launch_transpose(ocl_args *a, size_t rows, size_t cols, size_t batch, const char *op) {
+    const size_t local[3] = {16, 16, 1}, global[3] = {(cols + 15) / 16 * 16, (rows + 15) / 16 * 16, batch};
+    const int tiles = a->d->lws[K_TRANSPOSE] >= 256 && a->d->max_item[1] >= 16;
+    return ocl_launch_3d(a, global, tiles ? local : NULL, op);
+}
+
 int ocl_run_items(ocl_dev *d, int kid, size_t items, const char *op, const ocl_arg *args, size_t n) {
     ocl_args a = ocl_args_with(d, kid, args, n);
     return ocl_launch_items(&a, items, op);
