@@ -1,6 +1,7 @@
 /*
  * Recurrent layer forward (the structure cuDNN uses): per layer and direction, one GEMM projects every
- * time step's input at once; then each step is one recurrent GEMM plus one fused pointwise op.
+ * time step's input at once; then each step is one recurrent GEMM plus one fused pointwise op (or, where
+ * the device has it, one rnn_step op doing both, with the biases added in the cell's pass).
  *
  *   LSTM  gates = x W_ih^T + b_ih + h W_hh^T + b_hh  (i, f, g, o)
  *         c' = s(f) c + s(i) tanh(g),  h' = s(o) tanh(c')  [ h' = (s(o) tanh(c')) W_hr^T with a projection ]
@@ -11,6 +12,14 @@
  * Steps past a sample's length hold the state and output 0 (the ops' lengths/t contract).
  */
 #include "rnn_internal.h"
+
+#include <assert.h>
+
+/* rnn_step takes the cell as recur_cell numbers it (recur_step_cell mirrors them). */
+static_assert((int)RECUR_STEP_RNN_TANH == (int)RECUR_CELL_RNN_TANH &&
+                  (int)RECUR_STEP_RNN_RELU == (int)RECUR_CELL_RNN_RELU && (int)RECUR_STEP_LSTM == (int)RECUR_CELL_LSTM &&
+                  (int)RECUR_STEP_GRU == (int)RECUR_CELL_GRU,
+              "recur_step_cell and recur_cell must agree");
 
 #define TRY(call)                                                                                          \
     do {                                                                                                   \
@@ -33,25 +42,36 @@ static int forward_direction(recur_rnn *r, size_t l, size_t dir, size_t T, size_
     const int gru = cell == RECUR_CELL_GRU || cell == RECUR_CELL_GRU_ORIGINAL;
     recur_ptr w_ih = recur_params_data(r->p, q->w_ih), w_hh = recur_params_data(r->p, q->w_hh);
 
-    /* All steps' input projection at once: xg (T*B, G*H) = input (T*B, in) W_ih^T (+ biases). */
-    TRY(recur_op_gemm(d, 0, 1, rows, GH, in, 1.0f, L->input, in, 0, w_ih, in, 0, 0.0f, q->xg, GH, 0, 1));
-    if (gru) {
-        if (q->b_ih >= 0) TRY(recur_op_add_bias(d, rows, GH, recur_params_data(r->p, q->b_ih), q->xg, GH));
-        /* hg starts as b_hh for every step; each step's recurrent GEMM then accumulates into it. */
-        TRY(recur_op_fill(d, rows * 3 * H, 0.0f, q->hg));
-        if (q->b_hh >= 0) TRY(recur_op_add_bias(d, rows, GH, recur_params_data(r->p, q->b_hh), q->hg, GH));
-    } else if (q->b_ih >= 0) {
-        /* Both biases meet in xg: add their sum in one pass. */
-        TRY(recur_op_copy(d, 1, GH, recur_params_data(r->p, q->b_ih), GH, q->bias, GH));
-        TRY(recur_op_axpy(d, GH, 1.0f, recur_params_data(r->p, q->b_hh), q->bias));
-        TRY(recur_op_add_bias(d, rows, GH, q->bias, q->xg, GH));
-    }
-
     /* The recurrent weights as each step's GEMM reads them: op(B) = W_hh^T, either W_hh read transposed
      * (tb = 1, ldb = its row length) or the transposed copy read as is (tb = 0). */
     const int tb = !(q->whh_t.buf && T >= RNN_TRANSPOSE_MIN_STEPS);
     recur_ptr wb = tb ? w_hh : q->whh_t;
     const size_t ldb = tb ? P : r->ld_whh_t;
+    /* One op per step (rnn_step: GEMM, biases and cell together) where the device has it and the cell is one
+     * it runs: W_hh^T stored, no projection, not the original GRU. The biases then enter at each step, while
+     * the step's gates are in cache, instead of in passes over every step's xg (and hg) up front. */
+    const int step_op = !tb && !r->cfg.proj_size && cell != RECUR_CELL_GRU_ORIGINAL && recur_op_available(d, "rnn_step");
+    recur_ptr bias_x = RECUR_NULLPTR, bias_h = RECUR_NULLPTR;
+
+    /* All steps' input projection at once: xg (T*B, G*H) = input (T*B, in) W_ih^T (+ biases). */
+    TRY(recur_op_gemm(d, 0, 1, rows, GH, in, 1.0f, L->input, in, 0, w_ih, in, 0, 0.0f, q->xg, GH, 0, 1));
+    if (gru) {
+        if (step_op) {
+            if (q->b_ih >= 0) bias_x = recur_params_data(r->p, q->b_ih);
+            if (q->b_hh >= 0) bias_h = recur_params_data(r->p, q->b_hh);
+        } else {
+            if (q->b_ih >= 0) TRY(recur_op_add_bias(d, rows, GH, recur_params_data(r->p, q->b_ih), q->xg, GH));
+            /* hg starts as b_hh for every step; each step's recurrent GEMM then accumulates into it. */
+            TRY(recur_op_fill(d, rows * 3 * H, 0.0f, q->hg));
+            if (q->b_hh >= 0) TRY(recur_op_add_bias(d, rows, GH, recur_params_data(r->p, q->b_hh), q->hg, GH));
+        }
+    } else if (q->b_ih >= 0) {
+        /* Both biases meet in xg: add their sum in one pass (or at each step). */
+        TRY(recur_op_copy(d, 1, GH, recur_params_data(r->p, q->b_ih), GH, q->bias, GH));
+        TRY(recur_op_axpy(d, GH, 1.0f, recur_params_data(r->p, q->b_hh), q->bias));
+        if (step_op) bias_h = q->bias;
+        else TRY(recur_op_add_bias(d, rows, GH, q->bias, q->xg, GH));
+    }
     if (!tb) TRY(recur_op_transpose(d, GH, P, w_hh, P, q->whh_t, ldb));
 
     /* Initial states. */
@@ -71,6 +91,15 @@ static int forward_direction(recur_rnn *r, size_t l, size_t dir, size_t T, size_
         recur_ptr h_out = recur_at(q->s, out_index(rev, t) * B * P);
         recur_ptr y_t = recur_at(y, t * B * ldy + dir * P);
         recur_ptr xg_t = recur_at(q->xg, t * B * GH);
+        if (step_op) {
+            const int lstm = cell == RECUR_CELL_LSTM;
+            recur_ptr c_prev = lstm ? recur_at(q->c, prev_index(rev, t) * B * H) : RECUR_NULLPTR;
+            recur_ptr c_out = lstm ? recur_at(q->c, out_index(rev, t) * B * H) : RECUR_NULLPTR;
+            recur_ptr hg_t = gru ? recur_at(q->hg, t * B * GH) : RECUR_NULLPTR;
+            TRY(recur_op_rnn_step(d, cell, B, H, h_prev, wb, ldb, bias_x, bias_h, xg_t, hg_t, c_prev, c_out, h_out, y_t,
+                                  ldy, r->lengths, t));
+            continue;
+        }
         switch (cell) {
         case RECUR_CELL_LSTM: {
             recur_ptr c_prev = recur_at(q->c, prev_index(rev, t) * B * H);

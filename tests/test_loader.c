@@ -1,6 +1,7 @@
 /* The loader: every way a plugin can be wrong gets its own clear message; good plugins load by name,
  * by path and from the environment. BROKEN_DIR and REF_PATH come from CMake. */
 #define _GNU_SOURCE
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,13 +114,14 @@ static void test_fallback_to_reference(void) {
     recur_device_close(d);
 }
 
-/* A plugin built against ABI 1.0 (its ops table ends after dropout) loads on this 1.1 host; the host never
- * reads past its table: the 1.1 op transpose counts as an empty slot, and on host-addressable memory the
- * reference kernel runs it. */
+/* A plugin built against ABI 1.0 (its ops table ends after dropout) loads on this newer host; the host never
+ * reads past its table: the later ops (transpose, rnn_step) count as empty slots, and on host-addressable
+ * memory the reference kernels run them. */
 static void test_older_minor_plugin(void) {
     recur_device *d;
     CU_ASSERT_EQUAL_FATAL(recur_device_open_default(broken("minimal10"), NULL, &d), RECUR_OK);
     CU_ASSERT_TRUE(recur_op_available(d, "transpose"));
+    CU_ASSERT_TRUE(recur_op_available(d, "rnn_step"));
     CU_ASSERT_TRUE(recur_op_available(d, "gemm"));
     CU_ASSERT_FALSE(recur_op_available(d, "no_such_op"));
     recur_ptr x, y;
@@ -132,9 +134,20 @@ static void test_older_minor_plugin(void) {
     recur_read(d, out, y, 6);
     const float want[6] = {1, 4, 2, 5, 3, 6}; /* 3 x 2 */
     for (int i = 0; i < 6; i++) CU_ASSERT_EQUAL(out[i], want[i]);
+    /* rnn_step on the reference kernel too: one RNN unit, h_prev 0.5, W^T 2, xg 0.1, bias_h 0.25:
+     * h = tanh(0.1 + 0.5 * 2 + 0.25). */
+    const float step_in[6] = {0.5f, 2.0f, 0.1f, 0.25f, 0, 0}; /* h_prev, w, xg, bias_h, h, - */
+    recur_write(d, x, step_in, 6);
+    CU_ASSERT_EQUAL(recur_op_rnn_step(d, RECUR_STEP_RNN_TANH, 1, 1, recur_at(x, 0), recur_at(x, 1), 1, RECUR_NULLPTR,
+                                      recur_at(x, 3), recur_at(x, 2), RECUR_NULLPTR, RECUR_NULLPTR, RECUR_NULLPTR,
+                                      recur_at(x, 4), RECUR_NULLPTR, 1, RECUR_NULLPTR, 0),
+                    RECUR_OK);
+    recur_read(d, out, x, 6);
+    CU_ASSERT_DOUBLE_EQUAL(out[4], tanh(1.35), 1e-6);
     const char *names[8];
-    CU_ASSERT_EQUAL(recur_device_fallback_ops(d, names, 8), 1);
+    CU_ASSERT_EQUAL(recur_device_fallback_ops(d, names, 8), 2);
     CU_ASSERT_STRING_EQUAL(names[0], "transpose");
+    CU_ASSERT_STRING_EQUAL(names[1], "rnn_step");
     recur_free(d, x);
     recur_free(d, y);
     recur_device_close(d);

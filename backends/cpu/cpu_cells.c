@@ -9,9 +9,6 @@
 #include "cpu_simd.h"
 #include "ref_kernels.h"
 
-/* Split only when each thread gets this many elements (B * H) and at least one row. */
-#define MIN_CELL 2048
-
 typedef struct {
     const cpu_simd_kernels *k;
     size_t B, H;
@@ -22,7 +19,7 @@ typedef struct {
 } cell_a;
 
 static void run_cell(cpu_dev *d, cpu_task_fn fn, cell_a *a) {
-    cpu_run_parts(d, fn, a, a->B * a->H, MIN_CELL, a->B);
+    cpu_run_parts(d, fn, a, a->B * a->H, CPU_MIN_CELL, a->B);
 }
 
 #define ROW(p, b, w) ((p) ? (p) + (b) * (w) : NULL)
@@ -42,7 +39,7 @@ static void lstm_fwd_t(void *arg, int ith, int nth) {
     size_t lo, hi;
     recur_k_slice(a->B, ith, nth, &lo, &hi);
     for (size_t b = lo; b < hi; b++) {
-        if (VALID(a, b)) a->k->lstm_fwd_row(H, g + b * 4 * H, cp + b * H, c + b * H, h + b * H, ROW(y, b, a->ldy));
+        if (VALID(a, b)) a->k->lstm_fwd_row(H, g + b * 4 * H, NULL, NULL, cp + b * H, c + b * H, h + b * H, ROW(y, b, a->ldy));
         else
             recur_k_lstm_fwd(1, H, g + b * 4 * H, cp + b * H, c + b * H, ROW(hp, b, H), h + b * H, ROW(y, b, a->ldy),
                              a->ldy, LEN(a, b), a->t, 0, 1);
@@ -101,7 +98,7 @@ static void gru_fwd_t(void *arg, int ith, int nth) {
     recur_k_slice(a->B, ith, nth, &lo, &hi);
     for (size_t b = lo; b < hi; b++) {
         if (VALID(a, b))
-            a->k->gru_fwd_row(H, a->flag, xg + b * 3 * H, hg + b * 3 * H, ROW(hp, b, H), h + b * H, ROW(y, b, a->ldy));
+            a->k->gru_fwd_row(H, a->flag, xg + b * 3 * H, NULL, hg + b * 3 * H, NULL, ROW(hp, b, H), h + b * H, ROW(y, b, a->ldy));
         else
             recur_k_gru_fwd(1, H, a->flag, xg + b * 3 * H, hg + b * 3 * H, ROW(hp, b, H), h + b * H, ROW(y, b, a->ldy),
                             a->ldy, LEN(a, b), a->t, 0, 1);
@@ -198,7 +195,7 @@ static void rnn_fwd_t(void *arg, int ith, int nth) {
     size_t lo, hi;
     recur_k_slice(a->B, ith, nth, &lo, &hi);
     for (size_t b = lo; b < hi; b++) {
-        if (VALID(a, b)) a->k->rnn_tanh_row(H, pre + b * H, h + b * H, ROW(y, b, a->ldy));
+        if (VALID(a, b)) a->k->rnn_tanh_row(H, pre + b * H, NULL, NULL, h + b * H, ROW(y, b, a->ldy));
         else
             recur_k_rnn_fwd(1, H, a->flag, pre + b * H, ROW(hp, b, H), h + b * H, ROW(y, b, a->ldy), a->ldy, LEN(a, b),
                             a->t, 0, 1);

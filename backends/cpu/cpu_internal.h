@@ -8,6 +8,7 @@
  *   cpu_gemm_x86.c  AVX-512 and AVX2 micro-kernels and packing
  *   cpu_ops.c       the op table and the non-cell ops, run on the pool (ref kernels, own SGEMM and sum_sq)
  *   cpu_cells.c     the recurrent cell ops (SIMD row kernels for valid rows, ref kernels otherwise)
+ *   cpu_step.c      rnn_step: a whole forward step (GEMM columns, biases, cell) as one parallel section
  *   cpu_simd.h      vectorised sigmoid / tanh and cell rows; cpu_simd_x86.c instantiates cpu_simd_tmpl.h
  *                   for AVX-512 and AVX2
  */
@@ -61,6 +62,8 @@ int cpu_read(void *dev, void *dst, recur_ptr src, size_t n);
 int cpu_sync(void *dev);
 
 /* ---- recurrent cells (cpu_cells.c) ---- */
+/* Split a cell op only when each thread gets this many elements (B * H) and at least one row. */
+#define CPU_MIN_CELL 2048
 int cpu_lstm_fwd(void *dev, size_t B, size_t H, recur_ptr gates, recur_ptr c_prev, recur_ptr c, recur_ptr h_prev,
                  recur_ptr h, recur_ptr y, size_t ldy, recur_ptr lengths, size_t t);
 int cpu_lstm_bwd(void *dev, size_t B, size_t H, recur_ptr gates, recur_ptr c_prev, recur_ptr c, recur_ptr dy,
@@ -77,5 +80,10 @@ int cpu_rnn_fwd(void *dev, size_t B, size_t H, int act, recur_ptr pre, recur_ptr
                 size_t ldy, recur_ptr lengths, size_t t);
 int cpu_rnn_bwd(void *dev, size_t B, size_t H, int act, recur_ptr h, recur_ptr dy, size_t ldy, recur_ptr dh,
                 recur_ptr dpre, recur_ptr lengths, size_t t);
+
+/* ---- a whole forward step (cpu_step.c) ---- */
+int cpu_rnn_step(void *dev, int cell, size_t B, size_t H, recur_ptr h_prev, recur_ptr w, size_t ldw, recur_ptr bias_x,
+                 recur_ptr bias_h, recur_ptr xg, recur_ptr hg, recur_ptr c_prev, recur_ptr c, recur_ptr h, recur_ptr y,
+                 size_t ldy, recur_ptr lengths, size_t t);
 
 #endif

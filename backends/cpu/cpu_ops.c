@@ -727,4 +727,5 @@ const recur_ops cpu_ops = {
     .clip_value = c_clip_value,
     .dropout = c_dropout,
     .transpose = c_transpose,
+    .rnn_step = cpu_rnn_step,
 };

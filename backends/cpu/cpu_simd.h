@@ -34,22 +34,26 @@ typedef struct cpu_simd_kernels {
     const char *name;
     void (*sigmoid)(size_t n, const float *x, float *y);
     void (*tanh)(size_t n, const float *x, float *y);
-    /* LSTM forward, one valid row: g4 (4H) pre-activations in, activations out; c_prev, c, h (H); y may be
+    /* LSTM forward, one valid row: g4 (4H) pre-activations in, activations out; b1, b2 (4H, may be NULL)
+     * are added to the pre-activations first, b1 then b2 (rnn_step's biases); c_prev, c, h (H); y may be
      * NULL. */
-    void (*lstm_fwd_row)(size_t H, float *g4, const float *c_prev, float *c, float *h, float *y);
+    void (*lstm_fwd_row)(size_t H, float *g4, const float *b1, const float *b2, const float *c_prev, float *c,
+                         float *h, float *y);
     /* LSTM backward, one valid row; dy may be NULL. */
     void (*lstm_bwd_row)(size_t H, const float *g4, const float *c_prev, const float *c, const float *dy, float *dh,
                          float *dc, float *dg4);
-    /* GRU forward, one valid row; h_prev and y may be NULL. */
-    void (*gru_fwd_row)(size_t H, int reset_after, float *x3, const float *h3, const float *h_prev, float *h,
-                        float *y);
+    /* GRU forward, one valid row; h_prev and y may be NULL. reset_after only: bx (3H) is added to x3 and bh
+     * to h3 first (NULL: none), and h3 keeps bh (backward reads it). */
+    void (*gru_fwd_row)(size_t H, int reset_after, float *x3, const float *bx, float *h3, const float *bh,
+                        const float *h_prev, float *h, float *y);
     /* GRU backward, one valid row; h_prev and dy may be NULL. */
     void (*gru_bwd_row)(size_t H, int reset_after, const float *x3, const float *h3, const float *h_prev,
                         const float *dy, float *dh, float *dx3, float *dh3);
     /* Original GRU's reset half, one valid row; h_prev may be NULL. */
     void (*gru_reset_row)(size_t H, float *x3, const float *h3, const float *h_prev, float *rh);
-    /* Elman RNN forward with tanh, one valid row; y may be NULL. */
-    void (*rnn_tanh_row)(size_t H, const float *pre, float *h, float *y);
+    /* Elman RNN forward with tanh, one valid row; b1, b2 (may be NULL) are added to pre first and kept
+     * there; y may be NULL. */
+    void (*rnn_tanh_row)(size_t H, float *pre, const float *b1, const float *b2, float *h, float *y);
     /* Elman RNN backward, one valid row (tanh, or relu when relu != 0); dy may be NULL. Bit-identical to ref. */
     void (*rnn_bwd_row)(size_t H, int relu, const float *h, const float *dy, float *dh, float *dpre);
     /* y[c] += bias[c], c < n. Bit-identical to ref. */

@@ -91,11 +91,23 @@ static S_TGT void S_FN(tanh)(size_t n, const float *x, float *y) { S_LOOP(n, S_F
 
 /* ---- LSTM ---- */
 
+/* Pre-activation at p + o plus the biases given (b1 first, then b2: the order rnn_step defines); stored back
+ * to p + o when a bias was added and `keep`. */
+S_ALWAYS S_V S_FN(pre)(size_t o, int full, S_M m, float *p, const float *b1, const float *b2, int keep) {
+    S_V v = LDX(p + o);
+    if (b1) v = S_ADD(v, LDX(b1 + o));
+    if (b2) v = S_ADD(v, LDX(b2 + o));
+    if (keep && (b1 || b2)) STX(p + o, v);
+    return v;
+}
+
 /*   i = s(a_i), f = s(a_f), g = tanh(a_g), o = s(a_o);  c = f c_prev + i g;  h = o tanh(c);  y = h */
-S_ALWAYS void S_FN(lstm_fwd_chunk)(size_t j, int full, S_M m, size_t H, float *g4, const float *cp, float *c,
-                                   float *h, float *y) {
-    const S_V i = S_FN(vsigm)(LDX(g4 + j)), f = S_FN(vsigm)(LDX(g4 + H + j));
-    const S_V g = S_FN(vtanh)(LDX(g4 + 2 * H + j)), o = S_FN(vsigm)(LDX(g4 + 3 * H + j));
+S_ALWAYS void S_FN(lstm_fwd_chunk)(size_t j, int full, S_M m, size_t H, float *g4, const float *b1, const float *b2,
+                                   const float *cp, float *c, float *h, float *y) {
+    const S_V i = S_FN(vsigm)(S_FN(pre)(j, full, m, g4, b1, b2, 0));
+    const S_V f = S_FN(vsigm)(S_FN(pre)(H + j, full, m, g4, b1, b2, 0));
+    const S_V g = S_FN(vtanh)(S_FN(pre)(2 * H + j, full, m, g4, b1, b2, 0));
+    const S_V o = S_FN(vsigm)(S_FN(pre)(3 * H + j, full, m, g4, b1, b2, 0));
     const S_V cv = S_FMA(f, LDX(cp + j), S_MUL(i, g));
     const S_V hv = S_MUL(o, S_FN(vtanh)(cv));
     STX(g4 + j, i);
@@ -106,8 +118,10 @@ S_ALWAYS void S_FN(lstm_fwd_chunk)(size_t j, int full, S_M m, size_t H, float *g
     STX(h + j, hv);
     if (y) STX(y + j, hv);
 }
-static S_TGT void S_FN(lstm_fwd_row)(size_t H, float *g4, const float *c_prev, float *c, float *h, float *y) {
-    S_LOOP(H, S_FN(lstm_fwd_chunk), H, g4, c_prev, c, h, y);
+static S_TGT void S_FN(lstm_fwd_row)(size_t H, float *g4, const float *b1, const float *b2, const float *c_prev,
+                                     float *c, float *h, float *y) {
+    if (b1 || b2) S_LOOP(H, S_FN(lstm_fwd_chunk), H, g4, b1, b2, c_prev, c, h, y);
+    else S_LOOP(H, S_FN(lstm_fwd_chunk), H, g4, NULL, NULL, c_prev, c, h, y);
 }
 
 /*   dh_t = dh + dy;  tc = tanh(c);  dc_t = dc + dh_t o (1 - tc^2)
@@ -137,14 +151,14 @@ static S_TGT void S_FN(lstm_bwd_row)(size_t H, const float *g4, const float *c_p
 /* ---- GRU ---- */
 
 /*   reset_after: r = s(x_r + h_r), z = s(x_z + h_z), n = tanh(x_n + r h_n);  else r, z given, n = tanh(x_n + h_n)
- *   h = (1 - z) n + z h_prev;  y = h */
-S_ALWAYS void S_FN(gru_fwd_chunk)(size_t j, int full, S_M m, size_t H, int reset_after, float *x3, const float *h3,
-                                  const float *hp, float *h, float *y) {
+ *   h = (1 - z) n + z h_prev;  y = h.   (x += bx and h3 += bh first, when given; h3 keeps them) */
+S_ALWAYS void S_FN(gru_fwd_chunk)(size_t j, int full, S_M m, size_t H, int reset_after, float *x3, const float *bx,
+                                  float *h3, const float *bh, const float *hp, float *h, float *y) {
     S_V r, z, n;
     if (reset_after) {
-        r = S_FN(vsigm)(S_ADD(LDX(x3 + j), LDX(h3 + j)));
-        z = S_FN(vsigm)(S_ADD(LDX(x3 + H + j), LDX(h3 + H + j)));
-        n = S_FN(vtanh)(S_FMA(r, LDX(h3 + 2 * H + j), LDX(x3 + 2 * H + j)));
+        r = S_FN(vsigm)(S_ADD(S_FN(pre)(j, full, m, x3, bx, NULL, 0), S_FN(pre)(j, full, m, h3, bh, NULL, 1)));
+        z = S_FN(vsigm)(S_ADD(S_FN(pre)(H + j, full, m, x3, bx, NULL, 0), S_FN(pre)(H + j, full, m, h3, bh, NULL, 1)));
+        n = S_FN(vtanh)(S_FMA(r, S_FN(pre)(2 * H + j, full, m, h3, bh, NULL, 1), S_FN(pre)(2 * H + j, full, m, x3, bx, NULL, 0)));
     } else {
         r = LDX(x3 + j);
         z = LDX(x3 + H + j);
@@ -158,10 +172,11 @@ S_ALWAYS void S_FN(gru_fwd_chunk)(size_t j, int full, S_M m, size_t H, int reset
     STX(h + j, hv);
     if (y) STX(y + j, hv);
 }
-static S_TGT void S_FN(gru_fwd_row)(size_t H, int reset_after, float *x3, const float *h3, const float *h_prev,
-                                    float *h, float *y) {
-    if (reset_after) S_LOOP(H, S_FN(gru_fwd_chunk), H, 1, x3, h3, h_prev, h, y);
-    else S_LOOP(H, S_FN(gru_fwd_chunk), H, 0, x3, h3, h_prev, h, y);
+static S_TGT void S_FN(gru_fwd_row)(size_t H, int reset_after, float *x3, const float *bx, float *h3, const float *bh,
+                                    const float *h_prev, float *h, float *y) {
+    if (!reset_after) S_LOOP(H, S_FN(gru_fwd_chunk), H, 0, x3, NULL, h3, NULL, h_prev, h, y);
+    else if (bx || bh) S_LOOP(H, S_FN(gru_fwd_chunk), H, 1, x3, bx, h3, bh, h_prev, h, y);
+    else S_LOOP(H, S_FN(gru_fwd_chunk), H, 1, x3, NULL, h3, NULL, h_prev, h, y);
 }
 
 /*   dh_t = dh + dy;  dn_pre = dh_t (1 - z)(1 - n^2);  dz_pre = dh_t (h_prev - n) z (1 - z);  dh := dh_t z
@@ -215,13 +230,15 @@ static S_TGT void S_FN(gru_reset_row)(size_t H, float *x3, const float *h3, cons
 
 /* ---- Elman RNN, tanh ---- */
 
-S_ALWAYS void S_FN(rnn_tanh_chunk)(size_t j, int full, S_M m, const float *pre, float *h, float *y) {
-    const S_V v = S_FN(vtanh)(LDX(pre + j));
+S_ALWAYS void S_FN(rnn_tanh_chunk)(size_t j, int full, S_M m, float *pre, const float *b1, const float *b2, float *h,
+                                   float *y) {
+    const S_V v = S_FN(vtanh)(S_FN(pre)(j, full, m, pre, b1, b2, 1));
     STX(h + j, v);
     if (y) STX(y + j, v);
 }
-static S_TGT void S_FN(rnn_tanh_row)(size_t H, const float *pre, float *h, float *y) {
-    S_LOOP(H, S_FN(rnn_tanh_chunk), pre, h, y);
+static S_TGT void S_FN(rnn_tanh_row)(size_t H, float *pre, const float *b1, const float *b2, float *h, float *y) {
+    if (b1 || b2) S_LOOP(H, S_FN(rnn_tanh_chunk), pre, b1, b2, h, y);
+    else S_LOOP(H, S_FN(rnn_tanh_chunk), pre, NULL, NULL, h, y);
 }
 
 /* dpre = (dh + dy) act'(h)  (tanh: 1 - h^2, relu: [h > 0]);  dh := 0   (the ref kernel's operations) */

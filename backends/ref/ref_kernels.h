@@ -15,6 +15,7 @@
  *   transpose                                                               cols (rows of the output)
  *   gemm                                                                    M (rows of C), every batch item
  *   lstm_*, gru_*, rnn_*, select_step                                       B (samples)
+ *   rnn_step                                                                B (its gemm, bias and cell parts)
  *   embed_fwd                                                               n (ids)
  *   sum_rows, embed_bwd                                                     columns (each output element
  *                                                                           still sums in increasing row order)
@@ -114,6 +115,12 @@ void recur_k_rnn_fwd(size_t B, size_t H, int act, const float *pre, const float 
                      const int32_t *lengths, size_t t, int ith, int nth);
 void recur_k_rnn_bwd(size_t B, size_t H, int act, const float *h, const float *dy, size_t ldy, float *dh, float *dpre,
                      const int32_t *lengths, size_t t, int ith, int nth);
+/* ---- a whole forward step (ref_step.c): split over B ---- */
+/* G, the gate blocks of a recur_step_cell (4, 3 or 1), or 0 for an unknown cell. */
+size_t recur_k_step_gates(int cell);
+void recur_k_rnn_step(int cell, size_t B, size_t H, const float *h_prev, const float *w, size_t ldw,
+                      const float *bias_x, const float *bias_h, float *xg, float *hg, const float *c_prev, float *c,
+                      float *h, float *y, size_t ldy, const int32_t *lengths, size_t t, int ith, int nth);
 void recur_k_select_step(size_t B, size_t N, const float *a, size_t lda, const float *other, size_t ldo, float *y,
                          size_t ldy, const int32_t *lengths, size_t t, int ith, int nth);
 

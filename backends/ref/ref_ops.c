@@ -170,6 +170,14 @@ static int ref_rnn_fwd(void *dev, size_t B, size_t H, int act, recur_ptr pre, re
     recur_k_rnn_fwd(B, H, act, F(pre), F(h_prev), F(h), F(y), ldy, I(lengths), t, 0, 1);
     return RECUR_OK;
 }
+static int ref_rnn_step(void *dev, int cell, size_t B, size_t H, recur_ptr h_prev, recur_ptr w, size_t ldw,
+                        recur_ptr bias_x, recur_ptr bias_h, recur_ptr xg, recur_ptr hg, recur_ptr c_prev, recur_ptr c,
+                        recur_ptr h, recur_ptr y, size_t ldy, recur_ptr lengths, size_t t) {
+    if (!recur_k_step_gates(cell)) return invalid("rnn_step cell (RECUR_STEP_*)", cell);
+    recur_k_rnn_step(cell, B, H, F(h_prev), F(w), ldw, F(bias_x), F(bias_h), F(xg), F(hg), F(c_prev), F(c), F(h), F(y),
+                     ldy, I(lengths), t, 0, 1);
+    return RECUR_OK;
+}
 static int ref_rnn_bwd(void *dev, size_t B, size_t H, int act, recur_ptr h, recur_ptr dy, size_t ldy, recur_ptr dh,
                        recur_ptr dpre, recur_ptr lengths, size_t t) {
     if (check_rnn_act(act)) return RECUR_E_INVALID;
@@ -279,4 +287,5 @@ const recur_ops recur_ref_ops = {
     .clip_value = ref_clip_value,
     .dropout = ref_dropout,
     .transpose = ref_transpose,
+    .rnn_step = ref_rnn_step,
 };

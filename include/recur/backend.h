@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define RECUR_ABI_MAJOR 1
-#define RECUR_ABI_MINOR 1
+#define RECUR_ABI_MINOR 2
 
 #define RECUR_BACKEND_ENTRY_SYMBOL "recur_backend_entry"
 
@@ -125,6 +125,8 @@ typedef struct recur_device_info {
  */
 enum recur_activation { RECUR_ACT_IDENTITY = 0, RECUR_ACT_SIGMOID = 1, RECUR_ACT_TANH = 2, RECUR_ACT_RELU = 3 };
 enum recur_reduction { RECUR_REDUCE_MEAN = 0, RECUR_REDUCE_SUM = 1 };
+/* The cells rnn_step runs (the same numbers as recur_cell in recur/nn.h). */
+enum recur_step_cell { RECUR_STEP_RNN_TANH = 0, RECUR_STEP_RNN_RELU = 1, RECUR_STEP_LSTM = 2, RECUR_STEP_GRU = 3 };
 
 typedef struct recur_ops {
     uint32_t abi_major;
@@ -329,6 +331,28 @@ typedef struct recur_ops {
     int (*transpose)(void *dev, size_t rows, size_t cols, recur_ptr x, size_t ldx, recur_ptr y, size_t ldy);
 
     /* ===== end of ABI 1.1 ===== */
+
+    /* ===== ABI 1.2: compute ops, optional for every backend (as those of 1.1) ===== */
+
+    /* One whole forward step of a recurrent layer — the recurrent GEMM, its biases and the cell — in one
+     * call, so that a backend can apply the cell to the GEMM's output while it is still in cache and run one
+     * parallel section per step instead of two. cell is a recur_step_cell; G = 4 (LSTM), 3 (GRU,
+     * PyTorch's reset-after form), 1 (RNN). The result is defined as these ops, in this order:
+     *   LSTM, RNN:  gemm(0, 0, B, G*H, H, 1, h_prev, H, w, ldw, 1, xg, G*H)        acc = xg
+     *   GRU:        gemm(0, 0, B, G*H, H, 1, h_prev, H, w, ldw, 0, hg, G*H)        acc = hg
+     *   bias_h given: add_bias(B, G*H, bias_h, acc, G*H);  bias_x given: add_bias(B, G*H, bias_x, xg, G*H)
+     *   lstm_fwd(B, H, xg, c_prev, c, h_prev, h, y, ldy, lengths, t)
+     *   gru_fwd(B, H, 1, xg, hg, h_prev, h, y, ldy, lengths, t)
+     *   rnn_fwd(B, H, tanh or relu, xg, h_prev, h, y, ldy, lengths, t)
+     * w (H x G*H, leading dimension ldw >= G*H) is W_hh^T (from transpose); bias_x, bias_h (G*H) may be
+     * NULL; hg is used by GRU only, c_prev and c by LSTM only (NULL otherwise). Every row of acc gets the
+     * GEMM and the biases, valid or not, as the ops above do. h_prev is read by the GEMM of every row, so
+     * it must not overlap h, y, xg, hg or c; c may equal c_prev. Tolerance: that of gemm and of the cell. */
+    int (*rnn_step)(void *dev, int cell, size_t B, size_t H, recur_ptr h_prev, recur_ptr w, size_t ldw,
+                    recur_ptr bias_x, recur_ptr bias_h, recur_ptr xg, recur_ptr hg, recur_ptr c_prev, recur_ptr c,
+                    recur_ptr h, recur_ptr y, size_t ldy, recur_ptr lengths, size_t t);
+
+    /* ===== end of ABI 1.2 ===== */
 } recur_ops;
 
 /* ---- the backend interface ---------------------------------------------------------------------------- */

@@ -1,4 +1,4 @@
-/* Conformance: the fused recurrent cells (LSTM, both GRU variants, Elman RNN) and select_step. */
+/* Conformance: the fused recurrent cells (LSTM, both GRU variants, Elman RNN), rnn_step and select_step. */
 #include <math.h>
 #include <stdio.h>
 
@@ -262,6 +262,76 @@ static void rnn_bwd_case(ct_case *c, const cell_case *k, const cell_variant *v, 
 static void test_rnn_fwd(void) { RUN_CELL_OP("rnn_fwd", rnn_fwd_variants, rnn_fwd_case); }
 static void test_rnn_bwd(void) { RUN_CELL_OP("rnn_bwd", rnn_bwd_variants, rnn_bwd_case); }
 
+/* ---- rnn_step (ABI 1.2, optional) --------------------------------------------------------------------- */
+
+typedef struct {
+    const char *name;
+    int cell;             /* RECUR_STEP_* */
+    int bias_x, bias_h;   /* which biases are given */
+    size_t ldw_pad;       /* ldw = G*H + ldw_pad */
+} step_variant;
+
+static const step_variant step_variants[] = {
+    {.name = "lstm bias_h ", .cell = RECUR_STEP_LSTM, .bias_h = 1, .ldw_pad = 16}, /* as the core calls it */
+    {.name = "lstm both biases ", .cell = RECUR_STEP_LSTM, .bias_x = 1, .bias_h = 1},
+    {.name = "lstm no bias ", .cell = RECUR_STEP_LSTM, .ldw_pad = 3},
+    {.name = "gru both biases ", .cell = RECUR_STEP_GRU, .bias_x = 1, .bias_h = 1, .ldw_pad = 16},
+    {.name = "gru bias_x ", .cell = RECUR_STEP_GRU, .bias_x = 1},
+    {.name = "gru no bias ", .cell = RECUR_STEP_GRU, .ldw_pad = 5},
+    {.name = "rnn_tanh bias_h ", .cell = RECUR_STEP_RNN_TANH, .bias_h = 1},
+    {.name = "rnn_relu both biases ", .cell = RECUR_STEP_RNN_RELU, .bias_x = 1, .bias_h = 1, .ldw_pad = 2},
+};
+
+/* GEMM, biases and cell in one op: every output may differ from the reference by the GEMM's rounding, so
+ * all of them get the GEMM's floor, S = H max|h_prev| max|w| + max|xg| + max|bias_x| + max|bias_h| (at
+ * least 1, the cells' floor); the cell after it only contracts errors (|derivatives| <= 1). */
+static void rnn_step_case(ct_case *c, const cell_case *k, const step_variant *v, ct_tensor *len) {
+    const size_t H = k->H, G = v->cell == RECUR_STEP_LSTM ? 4 : v->cell == RECUR_STEP_GRU ? 3 : 1, GH = G * H;
+    const size_t ldw = GH + v->ldw_pad;
+    const int gru = v->cell == RECUR_STEP_GRU, lstm = v->cell == RECUR_STEP_LSTM;
+    const float ws = H ? 2.0f / sqrtf((float)H) : 1.0f; /* h W of order 1: pre-activations in and past [-3, 3] */
+    ct_tensor *h_prev = cell_rand(c, k, "h_prev", CT_IN, 1, -1, 1);
+    ct_tensor *w = ct_mat(c, "w", CT_IN, H, GH, ldw ? ldw : 1);
+    ct_rand(w, -ws, ws);
+    ct_tensor *bx = v->bias_x ? ct_mat(c, "bias_x", CT_IN, 1, GH, GH ? GH : 1) : NULL;
+    ct_tensor *bh = v->bias_h ? ct_mat(c, "bias_h", CT_IN, 1, GH, GH ? GH : 1) : NULL;
+    if (bx) ct_rand(bx, -1, 1);
+    if (bh) ct_rand(bh, -1, 1);
+    ct_tensor *xg = cell_rand(c, k, "xg", CT_OUT, G, -3, 3);
+    ct_tensor *hg = gru ? cell_nan(c, k, "hg", 3) : NULL; /* beta = 0: never read */
+    ct_tensor *c_prev = lstm ? cell_rand(c, k, "c_prev", CT_IN, 1, -2, 2) : NULL;
+    ct_tensor *cc = lstm ? cell_nan(c, k, "c", 1) : NULL;
+    ct_tensor *h = cell_nan(c, k, "h", 1);
+    ct_tensor *y = cell_nan(c, k, "y", AS_Y);
+    double S = (double)H * ct_amax(h_prev) * ct_amax(w) + ct_amax(xg) + (bx ? ct_amax(bx) : 0) + (bh ? ct_amax(bh) : 0);
+    if (S < 1) S = 1;
+    ct_tensor *outs[] = {xg, hg, cc, h, y};
+    for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++)
+        if (outs[i]) ct_tol(outs[i], c->op->rtol, S);
+    CT_RUN(c, recur_op_rnn_step(CT_D, v->cell, k->B, H, CT_P(h_prev), CT_P(w), ldw, CT_P(bx), CT_P(bh), CT_P(xg),
+                                CT_P(hg), CT_P(c_prev), CT_P(cc), CT_P(h), CT_P(y), cell_ldy(k), CT_P(len), k->t));
+}
+
+static void test_rnn_step(void) {
+    if (!recur_op_available(ct_cfg.dev[CT_TGT], "rnn_step")) {
+        /* Optional: a backend with device memory may leave it out, and the core then does without. */
+        printf("\n  rnn_step: not provided by this backend (optional since ABI 1.2): skipped\n");
+        return;
+    }
+    ct_op_begin("rnn_step");
+    for (size_t vi = 0; vi < sizeof step_variants / sizeof step_variants[0]; vi++)
+        for (size_t i = 0; i < N_CELL_CASES; i++) {
+            const step_variant *v = &step_variants[vi];
+            const cell_case *k = &cell_cases[i];
+            if (k->h_prev_null || (i + vi) % 2) continue; /* h_prev is the GEMM's A; half the shapes per variant */
+            ct_case *c = ct_case_begin("%sldw=G*H+%zu B=%zu H=%zu t=%zu off=%zu %s, %s", v->name, v->ldw_pad, k->B,
+                                       k->H, k->t, k->off, len_names[k->lengths], y_names[k->y]);
+            ct_case_offset(c, k->off);
+            rnn_step_case(c, k, v, cell_lengths(c, k));
+            ct_case_end(c);
+        }
+}
+
 /* ---- select_step --------------------------------------------------------------------------------------- */
 
 enum { OTHER_NULL = 0, OTHER_SEPARATE = 1, OTHER_IS_Y = 2 };
@@ -321,5 +391,6 @@ CU_TestInfo ct_cells_tests[] = {
     {.pName = "rnn_fwd", .pTestFunc = test_rnn_fwd},
     {.pName = "rnn_bwd", .pTestFunc = test_rnn_bwd},
     {.pName = "select_step", .pTestFunc = test_select_step},
+    {.pName = "rnn_step", .pTestFunc = test_rnn_step},
     CU_TEST_INFO_NULL,
 };

@@ -47,6 +47,9 @@ ct_op_info ct_ops[] = {
     {.name = "dropout", .suite = "optim", .rtol = 1e-6, .floor = "0 (relative); zeros exact"},
     /* ABI 1.1 (optional) */
     {.name = "transpose", .suite = "memory", .rtol = 0, .floor = "- (bitwise)"},
+    /* ABI 1.2 (optional) */
+    {.name = "rnn_step", .suite = "cells", .rtol = 1e-5,
+     .floor = "max(1, H max|h_prev| max|w| + max|xg| + max|bias_x| + max|bias_h|)"},
 };
 const size_t ct_op_count = sizeof ct_ops / sizeof ct_ops[0];
 

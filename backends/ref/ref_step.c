@@ -1,0 +1,36 @@
+/*
+ * rnn_step (ABI 1.2): one whole forward step of a recurrent layer, defined as the ops it replaces —
+ *   acc (= xg for LSTM and RNN, hg for GRU) = h_prev W + (xg or 0),  acc += bias_h,  xg += bias_x,  cell.
+ * Split over samples b like its parts: row b of the GEMM, the bias adds and the cell read only row b of
+ * h_prev, xg, hg, c_prev, so each slice runs the three kernels on its own rows, in order.
+ */
+#include "ref_kernels.h"
+
+size_t recur_k_step_gates(int cell) {
+    switch (cell) {
+    case RECUR_STEP_LSTM: return 4;
+    case RECUR_STEP_GRU: return 3;
+    case RECUR_STEP_RNN_TANH:
+    case RECUR_STEP_RNN_RELU: return 1;
+    default: return 0;
+    }
+}
+
+void recur_k_rnn_step(int cell, size_t B, size_t H, const float *h_prev, const float *w, size_t ldw,
+                      const float *bias_x, const float *bias_h, float *xg, float *hg, const float *c_prev, float *c,
+                      float *h, float *y, size_t ldy, const int32_t *lengths, size_t t, int ith, int nth) {
+    const int gru = cell == RECUR_STEP_GRU;
+    const size_t GH = recur_k_step_gates(cell) * H;
+    float *acc = gru ? hg : xg;
+    recur_k_gemm(0, 0, B, GH, H, 1.0f, h_prev, H, 0, w, ldw, 0, gru ? 0.0f : 1.0f, acc, GH, 0, 1, ith, nth);
+    if (bias_h) recur_k_add_bias(B, GH, bias_h, acc, GH, ith, nth);
+    if (bias_x) recur_k_add_bias(B, GH, bias_x, xg, GH, ith, nth);
+    switch (cell) {
+    case RECUR_STEP_LSTM: recur_k_lstm_fwd(B, H, xg, c_prev, c, h_prev, h, y, ldy, lengths, t, ith, nth); break;
+    case RECUR_STEP_GRU: recur_k_gru_fwd(B, H, 1, xg, hg, h_prev, h, y, ldy, lengths, t, ith, nth); break;
+    default:
+        recur_k_rnn_fwd(B, H, cell == RECUR_STEP_RNN_RELU ? RECUR_ACT_RELU : RECUR_ACT_TANH, xg, h_prev, h, y, ldy,
+                        lengths, t, ith, nth);
+        break;
+    }
+}
