@@ -18,7 +18,7 @@
 
 typedef struct options {
     const char *cases, *backends, *device, *threads, *mode;
-    long repeat, warmup, seed;
+    long repeat, warmup, seed, rounds;
     double max_time_s, min_sample_ms;
     int json, quick, list, pytorch, help;
     /* a custom case */
@@ -48,6 +48,8 @@ static void usage(FILE *f) {
             "  --quick            tiny sizes (smoke tests)\n"
             "  --list             list the cases and exit (with --json: one JSON object per case)\n"
             "  --pytorch          run bench/compare_pytorch.py instead: the same cases in PyTorch, side by side\n"
+            "  --rounds N         with --pytorch: measure recur, PyTorch and oneDNN N times in turn and keep each\n"
+            "                     side's median round (a slow phase of a shared machine then hits all sides)\n"
             "  --seed N           data and initialisation seed (default 1)\n"
             "A custom case (a model: features -> RNN -> last state -> fc, 10 classes; runs alone unless --case\n"
             "is given too), from any of:\n"
@@ -105,6 +107,7 @@ static int parse_args(int argc, char **argv, options *o) {
         INT("--repeat", repeat, 1, 100000);
         INT("--warmup", warmup, 0, 100000);
         INT("--seed", seed, 0, 0x7fffffffL);
+        INT("--rounds", rounds, 1, 1000);
         else if (!strcmp(a, "--max-time")) st = v ? parse_double(a, v, 0.0, 1e6, &o->max_time_s) : 0;
         else if (!strcmp(a, "--min-sample-ms")) st = v ? parse_double(a, v, 0.0, 1e6, &o->min_sample_ms) : 0;
         else if (!strcmp(a, "--cell")) o->cell = v, o->custom = 1;
@@ -137,6 +140,10 @@ static int parse_args(int argc, char **argv, options *o) {
     }
     if (o->cell && recur_cell_from_name(o->cell) < 0) {
         fprintf(stderr, "recur bench: unknown --cell '%s' (rnn_tanh, rnn_relu, lstm, gru, gru_original)\n", o->cell);
+        return 2;
+    }
+    if (o->rounds && !o->pytorch) {
+        fprintf(stderr, "recur bench: --rounds is for --pytorch (recur bench alone measures one side)\n");
         return 2;
     }
     if (o->repeat < 0) o->repeat = o->quick ? 3 : 5;

@@ -25,7 +25,12 @@ Steps:
     likewise oneDNN's best time / recur's time.
 
 The timing method is recur bench's: warm-up runs, short runs repeated inside a sample until it lasts
---min-sample-ms, the median of --repeat samples, a per-case time budget (--max-time). With --json, every
+--min-sample-ms, the median of --repeat samples, a per-case time budget (--max-time).
+
+--rounds N (default 1) runs steps 1-3 N times in turn — recur, each PyTorch configuration, each oneDNN
+configuration, then again — so that a slow phase of a shared machine falls on every side alike, and then
+keeps, for each side, configuration and case, the round with the median time (the lower middle one for even
+N); its line gets "round_medians_ms", every round's median, and "rounds". With --json, every
 line is a recur-bench/1 object: recur's own lines, then one per PyTorch configuration and case (backend
 "pytorch", with "pytorch_config" and "best": true on the fastest configuration of each case), then oneDNN's
 (backend "onednn", with "onednn_config", "note", the program's own view of the case in "onednn_case", and
@@ -392,6 +397,37 @@ def run_recur(recur, args, list_only):
     return [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
 
 
+def middle_rounds(rounds, key):
+    """One line per key from the lines of every round: the round whose median time is the median of the
+    rounds' (statistics.median_low: an actual measurement), with every round's median added."""
+    if len(rounds) == 1:
+        return rounds[0]
+    groups, order = {}, []
+    for lines in rounds:
+        for t in lines:
+            k = key(t)
+            if k not in groups:
+                groups[k] = []
+                order.append(k)
+            groups[k].append(t)
+    out = []
+    for k in order:
+        timed = [t for t in groups[k] if "timing" in t]
+        if not timed:
+            out.append(groups[k][0])
+            continue
+        meds = [t["timing"]["median_ms"] for t in timed]
+        mid = statistics.median_low(meds)
+        line = dict(next(t for t in timed if t["timing"]["median_ms"] == mid))
+        line["timing"] = dict(line["timing"], rounds=len(timed), round_medians_ms=meds)
+        out.append(line)
+    return out
+
+
+def case_key(t):
+    return t["case"]["name"] + "|" + t["case"]["shape"]
+
+
 def case_opts(args):
     """The timing options recur bench used (its defaults, or what was passed through)."""
     opts = {"repeat": 3 if "--quick" in args else 5, "warmup": 1 if "--quick" in args else 2,
@@ -421,10 +457,20 @@ def main():
     ap.add_argument("--onednn", metavar="PATH", help="the %s program (default: next to the recur program)" % ONEDNN_PROG)
     ap.add_argument("--json", action="store_true", help="JSON lines: recur's results, then PyTorch's")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--rounds", type=int, default=1, help="measure every side this many times in turn and keep "
+                    "each one's median round (also accepted among the recur bench arguments)")
     ns, rest = ap.parse_known_args()
     if ns.worker:
         return worker(ns.worker)
     bench_args = [a for a in rest if a != "--"]
+    if "--rounds" in bench_args:  # recur bench --pytorch --rounds N hands it over among its own arguments
+        i = bench_args.index("--rounds")
+        if i + 1 >= len(bench_args):
+            sys.exit("compare_pytorch: --rounds needs a number")
+        ns.rounds = int(bench_args[i + 1])
+        del bench_args[i:i + 2]
+    if ns.rounds < 1:
+        sys.exit("compare_pytorch: --rounds must be at least 1")
     dnnl_cfgs = onednn_configs(ns.configs)  # checks the onednn-* names before anything runs
     if "--json" in bench_args:
         bench_args.remove("--json")
@@ -458,22 +504,7 @@ def main():
         "hostname": socket.gethostname(), "cpu": cpu_model(), "cores": os.cpu_count(), "os": " ".join(platform.uname()[0:3:2])}
 
     opts = case_opts(bench_args)
-    torch_lines = saved_torch
     config_names = sorted({t["pytorch_config"] for t in saved_torch}) or list(configs(ns.configs))
-    for name, env in ([] if saved else configs(ns.configs).items()):
-        print("# PyTorch, configuration %s ..." % name, file=sys.stderr, flush=True)
-        full_env = dict(os.environ)
-        for k in ("OMP_WAIT_POLICY",):
-            full_env.pop(k, None)
-        full_env.update(env)
-        job = json.dumps({"cases": [cases[k] for k in order], "opts": opts, "machine": machine})
-        p = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", name], input=job,
-                           stdout=subprocess.PIPE, universal_newlines=True, env=full_env)
-        if p.returncode:
-            print("# PyTorch configuration %s failed (exit %d)" % (name, p.returncode), file=sys.stderr)
-        torch_lines += [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
-
-    onednn_lines = saved_onednn
     dnnl_names = sorted({t["onednn_config"] for t in saved_onednn}) or list(dnnl_cfgs)
     dnnl_cases = [k for k in order if onednn_eligible(cases[k])]
     dnnl_prog, dnnl_why = None, None
@@ -482,10 +513,48 @@ def main():
         if dnnl_why:
             print("# oneDNN skipped: %s" % dnnl_why, file=sys.stderr, flush=True)
             dnnl_names = []
-    for name, env in (dnnl_cfgs.items() if dnnl_prog else []):
-        print("# oneDNN (%s), configuration %s ..." % (dnnl_prog, name), file=sys.stderr, flush=True)
-        for k in dnnl_cases:
-            onednn_lines.append(run_onednn(dnnl_prog, name, env, cases[k], opts, machine))
+
+    def run_torch():
+        lines = []
+        for name, env in configs(ns.configs).items():
+            print("# PyTorch, configuration %s ..." % name, file=sys.stderr, flush=True)
+            full_env = dict(os.environ)
+            for k in ("OMP_WAIT_POLICY",):
+                full_env.pop(k, None)
+            full_env.update(env)
+            job = json.dumps({"cases": [cases[k] for k in order], "opts": opts, "machine": machine})
+            p = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", name], input=job,
+                               stdout=subprocess.PIPE, universal_newlines=True, env=full_env)
+            if p.returncode:
+                print("# PyTorch configuration %s failed (exit %d)" % (name, p.returncode), file=sys.stderr)
+            lines += [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+        return lines
+
+    def run_dnnl():
+        lines = []
+        for name, env in (dnnl_cfgs.items() if dnnl_prog else []):
+            print("# oneDNN (%s), configuration %s ..." % (dnnl_prog, name), file=sys.stderr, flush=True)
+            for k in dnnl_cases:
+                lines.append(run_onednn(dnnl_prog, name, env, cases[k], opts, machine))
+        return lines
+
+    if saved:
+        torch_lines, onednn_lines = saved_torch, saved_onednn
+    else:
+        recur_rounds, torch_rounds, dnnl_rounds = [recur_lines], [], []
+        for rnd in range(ns.rounds):
+            if rnd:
+                print("# round %d of %d" % (rnd + 1, ns.rounds), file=sys.stderr, flush=True)
+                if not ns.recur_json:
+                    recur_rounds.append([r for r in run_recur(recur, bench_args, ns.torch_only)
+                                         if r.get("backend", {}).get("name") not in ("pytorch", "onednn")])
+            torch_rounds.append(run_torch())
+            dnnl_rounds.append(run_dnnl())
+        side = lambda t: "%s|%s" % (t.get("backend", {}).get("name"), t.get("device", {}).get("index"))
+        recur_lines = middle_rounds(recur_rounds, lambda t: side(t) + "|" + case_key(t))
+        results = [r for r in recur_lines if "timing" in r or "error" in r or "skipped" in r]
+        torch_lines = middle_rounds(torch_rounds, lambda t: t.get("pytorch_config", "") + "|" + case_key(t))
+        onednn_lines = middle_rounds(dnnl_rounds, lambda t: t.get("onednn_config", "") + "|" + case_key(t))
 
     def pick_best(lines):
         best = {}
@@ -574,6 +643,23 @@ def main():
                    for t in onednn_lines if t["case"]["name"] + "|" + t["case"]["shape"] == key]
             if per:
                 print("  %-22s %s" % (cases[key]["name"], ", ".join(per)))
+    if ns.rounds > 1 and not saved:
+        print("\nRatio in each round (the reference's best configuration in that round / recur's time in that "
+              "round; the table above shows each side's median round):")
+
+        def per_round(ref_lines, key, rm):
+            per_cfg = [t["timing"].get("round_medians_ms", []) for t in ref_lines if "timing" in t and case_key(t) == key]
+            return " ".join("%.2f" % (min(m[i] for m in per_cfg if i < len(m)) / rm[i]) for i in range(len(rm))
+                            if any(i < len(m) for m in per_cfg))
+
+        for key in order:
+            for r in results:
+                rm = r.get("timing", {}).get("round_medians_ms")
+                if case_key(r) != key or not rm:
+                    continue
+                vs_t, vs_d = per_round(torch_lines, key, rm), per_round(onednn_lines, key, rm)
+                print("  %-22s %-10s PyTorch %s%s" % (cases[key]["name"], "%s[%s]" % (r["backend"]["name"], r["device"]["index"]),
+                                                      vs_t or "-", ";  oneDNN " + vs_d if vs_d else ""))
     if any(r.get("timing", {}).get("cold") for r in results):
         print("* one cold run only (over --max-time)")
     return 0
