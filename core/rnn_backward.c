@@ -97,8 +97,16 @@ static int weight_grads(recur_rnn *r, size_t l, size_t dir) {
         TRY(recur_op_gemm(d, 1, 0, GH, P, rows, 1.0f, dh_side, GH, 0, h_prev_all, P, 0, 1.0f,
                           recur_params_grad(p, q->w_hh), P, 0, 1));
     }
-    if (q->b_ih >= 0) TRY(recur_op_sum_rows(d, rows, GH, q->dg, GH, 1.0f, recur_params_grad(p, q->b_ih)));
-    if (q->b_hh >= 0) TRY(recur_op_sum_rows(d, rows, GH, dh_side, GH, 1.0f, recur_params_grad(p, q->b_hh)));
+    if (q->b_ih >= 0 && q->b_hh >= 0 && dh_side.buf == q->dg.buf && dh_side.off == q->dg.off && q->bias.buf) {
+        /* LSTM and RNN: both biases get the same gradient, the column sums of dg (T*B x G*H, the largest
+         * tensor of the step): sum it once, into the forward's bias scratch, and add that to both. */
+        TRY(recur_op_sum_rows(d, rows, GH, q->dg, GH, 0.0f, q->bias));
+        TRY(recur_op_axpy(d, GH, 1.0f, q->bias, recur_params_grad(p, q->b_ih)));
+        TRY(recur_op_axpy(d, GH, 1.0f, q->bias, recur_params_grad(p, q->b_hh)));
+    } else {
+        if (q->b_ih >= 0) TRY(recur_op_sum_rows(d, rows, GH, q->dg, GH, 1.0f, recur_params_grad(p, q->b_ih)));
+        if (q->b_hh >= 0) TRY(recur_op_sum_rows(d, rows, GH, dh_side, GH, 1.0f, recur_params_grad(p, q->b_hh)));
+    }
     if (q->w_hr >= 0)
         TRY(recur_op_gemm(d, 1, 0, P, H, rows, 1.0f, q->dhp, P, 0, q->r, H, 0, 1.0f, recur_params_grad(p, q->w_hr), H, 0,
                           1));

@@ -23,7 +23,8 @@ typedef struct rnn_dir {
     recur_ptr dhg; /* (T, B, 3H): GRU gradient of h-side pre-activations */
     recur_ptr dhp; /* (T, B, P): LSTM projection, total gradient of the projected h */
     recur_ptr whh_t; /* (P, ld_whh_t): W_hh^T, made once per forward of >= RNN_TRANSPOSE_MIN_STEPS steps */
-    recur_ptr bias;  /* (G*H): b_ih + b_hh, LSTM and RNN with bias (one pass over xg instead of two) */
+    recur_ptr bias;  /* (G*H), LSTM and RNN with bias: forward b_ih + b_hh (added to the gates once, not
+                      * twice); backward the bias gradient both biases receive */
 } rnn_dir;
 
 /* Forwards of at least this many steps transpose W_hh once (recur_op_transpose, when the device can) and
