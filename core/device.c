@@ -170,6 +170,13 @@ int recur_fallback_begin(recur_device *d, size_t off) {
     return d->ops->sync(d->ctx);
 }
 
+float *recur_host_view(recur_device *d, recur_ptr p, int *st) {
+    *st = RECUR_OK;
+    if (!d->info.host_addressable || !p.buf) return NULL;
+    if ((*st = d->ops->sync(d->ctx))) return NULL;
+    return (float *)d->hm.host_ptr(d->hm.dev, p.buf) + p.off;
+}
+
 /* ---- buffers ------------------------------------------------------------------------------------ */
 
 int recur_alloc(recur_device *d, size_t n, recur_ptr *out) {

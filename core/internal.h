@@ -51,6 +51,11 @@ extern const recur_services recur_host_services;
 /* Name of compute slot i (0-based from fill), for messages. */
 const char *recur_ops_slot_name(size_t index);
 
+/* Host pointer to p's first element on a host-addressable device, after waiting for its queue (the host
+ * may then read and write the buffer directly); NULL on device memory, or when the sync fails (the error is
+ * set then: *st says so). */
+float *recur_host_view(recur_device *d, recur_ptr p, int *st);
+
 /* Prepare a reference fallback for the empty slot at byte offset `off` of recur_ops. */
 int recur_fallback_begin(recur_device *d, size_t off);
 

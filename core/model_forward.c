@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "model_internal.h"
 #include "rnn_internal.h"
 
@@ -35,9 +36,15 @@ static int upload_batch(recur_model *m, const recur_batch *b) {
     } else {
         if (!b->features)
             return recur_set_error(RECUR_E_INVALID, "model forward: this model reads float features; batch has none");
+        /* Batch-first to sequence-first: straight into the device buffer where the host can address it
+         * (one pass over the batch instead of two), else through host_x and a write. */
+        int st;
+        float *dst = recur_host_view(m->d, m->x, &st);
+        if (st) return st;
+        float *x = dst ? dst : m->host_x;
         for (size_t s = 0; s < B; s++)
-            for (size_t t = 0; t < T; t++) memcpy(m->host_x + (t * B + s) * I, b->features + (s * T + t) * I, sizeof(float) * I);
-        TRY(recur_write(m->d, m->x, m->host_x, T * B * I));
+            for (size_t t = 0; t < T; t++) memcpy(x + (t * B + s) * I, b->features + (s * T + t) * I, sizeof(float) * I);
+        if (!dst) TRY(recur_write(m->d, m->x, m->host_x, T * B * I));
     }
     m->has_lengths = b->lengths != NULL;
     if (b->lengths) {
