@@ -56,6 +56,11 @@ const char *recur_ops_slot_name(size_t index);
  * set then: *st says so). */
 float *recur_host_view(recur_device *d, recur_ptr p, int *st);
 
+/* 1 when the backend fills op `name`'s slot itself (no reference fallback): for ops that only pay off when
+ * the backend runs them its own way (rnn_step: a single-threaded reference step would be slower than the
+ * backend's gemm and cell ops one by one). */
+int recur_op_native(const recur_device *d, const char *name);
+
 /* Prepare a reference fallback for the empty slot at byte offset `off` of recur_ops. */
 int recur_fallback_begin(recur_device *d, size_t off);
 

@@ -187,11 +187,19 @@ int recur_op_rnn_step(recur_device *d, int cell, size_t B, size_t H, recur_ptr h
     DISPATCH(d, rnn_step, cell, B, H, h_prev, w, ldw, bias_x, bias_h, xg, hg, c_prev, c, h, y, ldy, lengths, t);
 }
 
+static int slot_index(const char *name) {
+    for (size_t i = 0; i < RECUR_OPS_COMPUTE_SLOTS; i++)
+        if (!strcmp(slot_names[i], name)) return (int)i;
+    return -1;
+}
+
 int recur_op_available(const recur_device *d, const char *name) {
-    for (size_t i = 0; i < RECUR_OPS_COMPUTE_SLOTS; i++) {
-        if (strcmp(slot_names[i], name)) continue;
-        /* on host-addressable memory the reference kernel stands in for an empty slot */
-        return d->info.host_addressable || recur_ops_slot(d->ops, i) != NULL;
-    }
-    return 0;
+    const int i = slot_index(name);
+    /* on host-addressable memory the reference kernel stands in for an empty slot */
+    return i >= 0 && (d->info.host_addressable || recur_ops_slot(d->ops, (size_t)i) != NULL);
+}
+
+int recur_op_native(const recur_device *d, const char *name) {
+    const int i = slot_index(name);
+    return i >= 0 && recur_ops_slot(d->ops, (size_t)i) != NULL;
 }

@@ -11,6 +11,7 @@
  *   RNN   h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh)
  * Steps past a sample's length hold the state and output 0 (the ops' lengths/t contract).
  */
+#include "internal.h"
 #include "rnn_internal.h"
 
 #include <assert.h>
@@ -47,10 +48,11 @@ static int forward_direction(recur_rnn *r, size_t l, size_t dir, size_t T, size_
     const int tb = !(q->whh_t.buf && T >= RNN_TRANSPOSE_MIN_STEPS);
     recur_ptr wb = tb ? w_hh : q->whh_t;
     const size_t ldb = tb ? P : r->ld_whh_t;
-    /* One op per step (rnn_step: GEMM, biases and cell together) where the device has it and the cell is one
-     * it runs: W_hh^T stored, no projection, not the original GRU. The biases then enter at each step, while
-     * the step's gates are in cache, instead of in passes over every step's xg (and hg) up front. */
-    const int step_op = !tb && !r->cfg.proj_size && cell != RECUR_CELL_GRU_ORIGINAL && recur_op_available(d, "rnn_step");
+    /* One op per step (rnn_step: GEMM, biases and cell together) where the backend implements it (not the
+     * reference fallback: its GEMM is a plain loop on one thread) and the cell is one it runs: W_hh^T stored,
+     * no projection, not the original GRU. The biases then enter at each step, while the step's gates are in
+     * cache, instead of in passes over every step's xg (and hg) up front. */
+    const int step_op = !tb && !r->cfg.proj_size && cell != RECUR_CELL_GRU_ORIGINAL && recur_op_native(d, "rnn_step");
     recur_ptr bias_x = RECUR_NULLPTR, bias_h = RECUR_NULLPTR;
 
     /* All steps' input projection at once: xg (T*B, G*H) = input (T*B, in) W_ih^T (+ biases). */

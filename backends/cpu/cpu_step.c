@@ -52,7 +52,10 @@ static void cell_task(void *ctx, int ith, int nth) {
                 recur_k_lstm_fwd(1, H, xb, a->c_prev + b * H, a->c + b * H, hp, hb, yb, a->ldy, len, a->t, 0, 1);
                 break;
             case RECUR_STEP_GRU: recur_k_gru_fwd(1, H, 1, xb, ab, hp, hb, yb, a->ldy, len, a->t, 0, 1); break;
-            default: recur_k_rnn_fwd(1, H, RECUR_ACT_TANH, xb, hp, hb, yb, a->ldy, len, a->t, 0, 1); break;
+            default:
+                recur_k_rnn_fwd(1, H, a->cell == RECUR_STEP_RNN_RELU ? RECUR_ACT_RELU : RECUR_ACT_TANH, xb, hp, hb, yb,
+                                a->ldy, len, a->t, 0, 1);
+                break;
             }
             continue;
         }
