@@ -399,26 +399,28 @@ def run_recur(recur, args, list_only):
 
 def middle_rounds(rounds, key):
     """One line per key from the lines of every round: the round whose median time is the median of the
-    rounds' (statistics.median_low: an actual measurement), with every round's median added."""
+    rounds' (statistics.median_low: an actual measurement), with every round's median added, indexed by
+    round (None where that round has no time: the case failed or was skipped)."""
     if len(rounds) == 1:
         return rounds[0]
     groups, order = {}, []
-    for lines in rounds:
+    for r, lines in enumerate(rounds):
         for t in lines:
             k = key(t)
             if k not in groups:
-                groups[k] = []
+                groups[k] = {}
                 order.append(k)
-            groups[k].append(t)
+            groups[k].setdefault(r, t)
     out = []
     for k in order:
-        timed = [t for t in groups[k] if "timing" in t]
+        meds = [groups[k][r]["timing"]["median_ms"] if "timing" in groups[k].get(r, {}) else None
+                for r in range(len(rounds))]
+        timed = [m for m in meds if m is not None]
         if not timed:
-            out.append(groups[k][0])
+            out.append(next(iter(groups[k].values())))
             continue
-        meds = [t["timing"]["median_ms"] for t in timed]
-        mid = statistics.median_low(meds)
-        line = dict(next(t for t in timed if t["timing"]["median_ms"] == mid))
+        mid = statistics.median_low(timed)
+        line = dict(groups[k][meds.index(mid)])
         line["timing"] = dict(line["timing"], rounds=len(timed), round_medians_ms=meds)
         out.append(line)
     return out
@@ -643,14 +645,20 @@ def main():
                    for t in onednn_lines if t["case"]["name"] + "|" + t["case"]["shape"] == key]
             if per:
                 print("  %-22s %s" % (cases[key]["name"], ", ".join(per)))
-    if ns.rounds > 1 and not saved:
+    if any(r.get("timing", {}).get("round_medians_ms") for r in results):
         print("\nRatio in each round (the reference's best configuration in that round / recur's time in that "
               "round; the table above shows each side's median round):")
 
         def per_round(ref_lines, key, rm):
-            per_cfg = [t["timing"].get("round_medians_ms", []) for t in ref_lines if "timing" in t and case_key(t) == key]
-            return " ".join("%.2f" % (min(m[i] for m in per_cfg if i < len(m)) / rm[i]) for i in range(len(rm))
-                            if any(i < len(m) for m in per_cfg))
+            per_cfg = [t["timing"].get("round_medians_ms") or [] for t in ref_lines
+                       if "timing" in t and case_key(t) == key]
+            if not per_cfg:
+                return ""
+            ratios = []
+            for i, mine in enumerate(rm):
+                refs = [m[i] for m in per_cfg if i < len(m) and m[i] is not None]
+                ratios.append("%.2f" % (min(refs) / mine) if refs and mine else "-")
+            return " ".join(ratios)
 
         for key in order:
             for r in results:
