@@ -55,6 +55,39 @@ static float *filled(size_t n) {
     return p;
 }
 
+/* One product at one shape, as both libraries are asked to compute it. */
+typedef struct problem {
+    const shape *h;
+    const float *A, *B;
+    float *C;
+    size_t lda, ldb;
+    cpu_pool *pool;
+    int threads, isa;
+} problem;
+
+static int call_recur(const problem *q) {
+    const shape *h = q->h;
+    return cpu_sgemm(q->pool, q->threads, CPU_GEMM_MIN_FLOPS, q->isa, h->ta, h->tb, h->M, h->N, h->K, 1.0f, q->A,
+                     q->lda, 0, q->B, q->ldb, 0, 0.0f, q->C, h->N, 0, 1);
+}
+
+static int call_openblas(const problem *q) {
+    const shape *h = q->h;
+    cblas_sgemm(CblasRowMajor, h->ta ? CblasTrans : CblasNoTrans, h->tb ? CblasTrans : CblasNoTrans, (int)h->M,
+                (int)h->N, (int)h->K, 1.0f, q->A, (int)q->lda, q->B, (int)q->ldb, 0.0f, q->C, (int)h->N);
+    return 0;
+}
+
+/* One side's batch: settle, one untimed call that wakes its threads (and, for recur, reserves its buffers:
+ * the only call whose failure is possible), then ms per call over `reps` calls; negative on failure. */
+static double batch_ms(int (*call)(const problem *), const problem *q, int reps) {
+    settle();
+    if (call(q)) return -1.0;
+    const double t0 = bench_now_ms();
+    for (int i = 0; i < reps; i++) call(q);
+    return (bench_now_ms() - t0) / reps;
+}
+
 int main(int argc, char **argv) {
     const int threads = argc > 1 ? atoi(argv[1]) : 2, rounds = argc > 2 ? atoi(argv[2]) : 7;
     if (threads < 1 || rounds < 1) {
@@ -76,32 +109,20 @@ int main(int argc, char **argv) {
         float *A = filled(h->M * h->K), *B = filled(h->K * h->N), *C = filled(h->M * h->N);
         const size_t lda = h->ta ? h->M : h->K, ldb = h->tb ? h->K : h->N;
         const double flops = 2.0 * (double)h->M * (double)h->N * (double)h->K;
-        /* ~20 ms per timed batch (at 200 GFLOP/s), at least 2 calls: a batch starts with one untimed call, which
-         * wakes the library's threads (on a VM an idle vCPU can take a millisecond to come back) */
+        /* ~20 ms per timed batch (at 200 GFLOP/s), at least 2 calls, after batch_ms's untimed call (on a VM an
+         * idle vCPU can take a millisecond to come back) */
         const int reps = flops > 2e9 ? 2 : (int)(4e9 / flops) + 1;
+        const problem q = {.h = h, .A = A, .B = B, .C = C, .lda = lda, .ldb = ldb, .pool = pool, .threads = threads,
+                           .isa = isa};
         double best_r = 1e30, best_o = 1e30;
         for (int r = 0; r < rounds; r++) {
-            settle();
-            if (cpu_sgemm(pool, threads, CPU_GEMM_MIN_FLOPS, isa, h->ta, h->tb, h->M, h->N, h->K, 1.0f, A, lda, 0, B,
-                          ldb, 0, 0.0f, C, h->N, 0, 1)) {
+            const double ms_r = batch_ms(call_recur, &q, reps), ms_o = batch_ms(call_openblas, &q, reps);
+            if (ms_r < 0) {
                 fprintf(stderr, "recur-bench-sgemm: cpu_sgemm: out of memory\n");
                 return 1;
             }
-            const double t0 = bench_now_ms();
-            for (int i = 0; i < reps; i++)
-                cpu_sgemm(pool, threads, CPU_GEMM_MIN_FLOPS, isa, h->ta, h->tb, h->M, h->N, h->K, 1.0f, A, lda, 0, B,
-                          ldb, 0, 0.0f, C, h->N, 0, 1); /* the same call as above: its buffers are reserved */
-            const double t1 = bench_now_ms();
-            settle();
-            cblas_sgemm(CblasRowMajor, h->ta ? CblasTrans : CblasNoTrans, h->tb ? CblasTrans : CblasNoTrans, (int)h->M,
-                        (int)h->N, (int)h->K, 1.0f, A, (int)lda, B, (int)ldb, 0.0f, C, (int)h->N);
-            const double t2 = bench_now_ms();
-            for (int i = 0; i < reps; i++)
-                cblas_sgemm(CblasRowMajor, h->ta ? CblasTrans : CblasNoTrans, h->tb ? CblasTrans : CblasNoTrans,
-                            (int)h->M, (int)h->N, (int)h->K, 1.0f, A, (int)lda, B, (int)ldb, 0.0f, C, (int)h->N);
-            const double t3 = bench_now_ms();
-            if ((t1 - t0) / reps < best_r) best_r = (t1 - t0) / reps;
-            if ((t3 - t2) / reps < best_o) best_o = (t3 - t2) / reps;
+            if (ms_r < best_r) best_r = ms_r;
+            if (ms_o < best_o) best_o = ms_o;
         }
         char dims[40];
         snprintf(dims, sizeof dims, "%zux%zux%zu", h->M, h->N, h->K);
