@@ -7,8 +7,8 @@
  *   cpu_gemm.c      SGEMM driver (blocking, packing, thread split) and the portable micro-kernel
  *   cpu_gemm_x86.c  AVX-512 and AVX2 micro-kernels and packing
  *   cpu_ops.c       the op table and the non-cell ops, run on the pool (ref kernels, own SGEMM and sum_sq)
- *   cpu_cells.c     the recurrent cell ops (SIMD row kernels for valid rows, ref kernels otherwise)
- *   cpu_step.c      rnn_step: a whole forward step (GEMM columns, biases, cell) as one parallel section
+ *   cpu_cells.c     the recurrent cell ops (SIMD row kernels for valid rows, ref kernels otherwise), and
+ *                   rnn_step (the step's GEMM, then the forward cell task with the biases)
  *   cpu_simd.h      vectorised sigmoid / tanh and cell rows; cpu_simd_x86.c instantiates cpu_simd_tmpl.h
  *                   for AVX-512 and AVX2
  */
@@ -81,7 +81,7 @@ int cpu_rnn_fwd(void *dev, size_t B, size_t H, int act, recur_ptr pre, recur_ptr
 int cpu_rnn_bwd(void *dev, size_t B, size_t H, int act, recur_ptr h, recur_ptr dy, size_t ldy, recur_ptr dh,
                 recur_ptr dpre, recur_ptr lengths, size_t t);
 
-/* ---- a whole forward step (cpu_step.c) ---- */
+/* ---- a whole forward step (cpu_cells.c) ---- */
 int cpu_rnn_step(void *dev, int cell, size_t B, size_t H, recur_ptr h_prev, recur_ptr w, size_t ldw, recur_ptr bias_x,
                  recur_ptr bias_h, recur_ptr xg, recur_ptr hg, recur_ptr c_prev, recur_ptr c, recur_ptr h, recur_ptr y,
                  size_t ldy, recur_ptr lengths, size_t t);
