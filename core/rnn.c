@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "rnn_internal.h"
 
 static const char *const cell_names[] = {"rnn_tanh", "rnn_relu", "lstm", "gru", "gru_original"};
@@ -50,7 +51,7 @@ int recur_rnn_create(recur_params *p, const char *prefix, const recur_rnn_config
     r->H = cfg->hidden_size;
     r->Hout = cfg->proj_size ? cfg->proj_size : cfg->hidden_size;
     r->D = cfg->bidirectional ? 2 : 1;
-    r->ld_whh_t = r->G * r->H % 256 ? r->G * r->H : r->G * r->H + 16;
+    r->ld_wt = r->G * r->H % 256 ? r->G * r->H : r->G * r->H + 16;
     int st = RECUR_OK;
     for (size_t l = 0; l < cfg->num_layers && !st; l++) {
         rnn_layer *L = &r->layer[l];
@@ -97,6 +98,16 @@ int recur_rnn_init(recur_rnn *r, uint64_t seed) {
     return RECUR_OK;
 }
 
+int recur_rnn_step_projection(const recur_rnn *r, size_t l, size_t B) {
+    const size_t GH = r->G * r->H, in = r->layer[l].in_size;
+    const double weights = (double)(in + r->Hout) * (double)GH * sizeof(float), flops = 2.0 * (double)B * (double)in * (double)GH;
+    const int cell = r->cfg.cell;
+    /* rnn_step covers neither the projection nor the original GRU (see rnn_forward.c). */
+    return r->d->info.kind == RECUR_DEVICE_CPU && !r->cfg.proj_size && cell != RECUR_CELL_GRU_ORIGINAL &&
+           weights <= RNN_STEP_PROJ_MAX_BYTES && flops >= RNN_STEP_PROJ_MIN_FLOPS && recur_op_available(r->d, "transpose") &&
+           recur_op_native(r->d, "rnn_step");
+}
+
 static void free_buf(recur_rnn *r, recur_ptr *p) {
     recur_free(r->d, *p);
     *p = RECUR_NULLPTR;
@@ -107,7 +118,7 @@ static void free_workspace(recur_rnn *r) {
         rnn_layer *L = &r->layer[l];
         for (size_t dir = 0; dir < r->D; dir++) {
             rnn_dir *q = &L->dir[dir];
-            recur_ptr *bufs[] = {&q->xg, &q->hg, &q->rh, &q->s, &q->c, &q->r, &q->dg, &q->dhg, &q->dhp, &q->whh_t, &q->bias};
+            recur_ptr *bufs[] = {&q->xg, &q->hg, &q->rh, &q->s, &q->c, &q->r, &q->dg, &q->dhg, &q->dhp, &q->whh_t, &q->wih_t, &q->bias};
             for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++) free_buf(r, bufs[k]);
         }
         if (l + 1 < r->cfg.num_layers) free_buf(r, &L->y);
@@ -154,7 +165,8 @@ int recur_rnn_reserve(recur_rnn *r, size_t T, size_t B) {
                 ALLOC(q->r, rows * H);
                 ALLOC(q->dhp, rows * P);
             }
-            if (recur_op_available(r->d, "transpose")) ALLOC(q->whh_t, P * r->ld_whh_t);
+            if (recur_op_available(r->d, "transpose")) ALLOC(q->whh_t, P * r->ld_wt);
+            if (recur_rnn_step_projection(r, l, B)) ALLOC(q->wih_t, L->in_size * r->ld_wt);
             if (!gru && r->cfg.bias) ALLOC(q->bias, G * H);
         }
         if (l + 1 < r->cfg.num_layers) {

@@ -1,7 +1,8 @@
 /*
  * Recurrent layer forward (the structure cuDNN uses): per layer and direction, one GEMM projects every
  * time step's input at once; then each step is one recurrent GEMM plus one fused pointwise op (or, where
- * the device has it, one rnn_step op doing both, with the biases added in the cell's pass).
+ * the device has it, one rnn_step op doing both, with the biases added in the cell's pass). Inference on a
+ * CPU with small enough weights projects each step's input right before its step instead (rnn_internal.h).
  *
  *   LSTM  gates = x W_ih^T + b_ih + h W_hh^T + b_hh  (i, f, g, o)
  *         c' = s(f) c + s(i) tanh(g),  h' = s(o) tanh(c')  [ h' = (s(o) tanh(c')) W_hr^T with a projection ]
@@ -33,7 +34,7 @@ static size_t prev_index(int rev, size_t t) { return rev ? t + 1 : t; }
 static size_t out_index(int rev, size_t t) { return rev ? t : t + 1; }
 
 static int forward_direction(recur_rnn *r, size_t l, size_t dir, size_t T, size_t B, recur_ptr h0, recur_ptr c0,
-                             recur_ptr y) {
+                             recur_ptr y, int training) {
     recur_device *d = r->d;
     rnn_layer *L = &r->layer[l];
     rnn_dir *q = &L->dir[dir];
@@ -47,16 +48,20 @@ static int forward_direction(recur_rnn *r, size_t l, size_t dir, size_t T, size_
      * (tb = 1, ldb = its row length) or the transposed copy read as is (tb = 0). */
     const int tb = !(q->whh_t.buf && T >= RNN_TRANSPOSE_MIN_STEPS);
     recur_ptr wb = tb ? w_hh : q->whh_t;
-    const size_t ldb = tb ? P : r->ld_whh_t;
+    const size_t ldb = tb ? P : r->ld_wt;
     /* One op per step (rnn_step: GEMM, biases and cell together) where the backend implements it (not the
      * reference fallback: its GEMM is a plain loop on one thread) and the cell is one it runs: W_hh^T stored,
      * no projection, not the original GRU. The biases then enter at each step, while the step's gates are in
      * cache, instead of in passes over every step's xg (and hg) up front. */
     const int step_op = !tb && !r->cfg.proj_size && cell != RECUR_CELL_GRU_ORIGINAL && recur_op_native(d, "rnn_step");
     recur_ptr bias_x = RECUR_NULLPTR, bias_h = RECUR_NULLPTR;
+    /* Inference may project each step's input at that step, into one reused slot of xg (and of hg) that
+     * stays in cache (rnn_internal.h, RNN_STEP_PROJ_MAX_BYTES); nothing after the forward reads xg then. */
+    const int per_step = step_op && !training && q->wih_t.buf && recur_rnn_step_projection(r, l, B);
 
     /* All steps' input projection at once: xg (T*B, G*H) = input (T*B, in) W_ih^T (+ biases). */
-    TRY(recur_op_gemm(d, 0, 1, rows, GH, in, 1.0f, L->input, in, 0, w_ih, in, 0, 0.0f, q->xg, GH, 0, 1));
+    if (per_step) TRY(recur_op_transpose(d, GH, in, w_ih, in, q->wih_t, r->ld_wt));
+    else TRY(recur_op_gemm(d, 0, 1, rows, GH, in, 1.0f, L->input, in, 0, w_ih, in, 0, 0.0f, q->xg, GH, 0, 1));
     if (gru) {
         if (step_op) {
             if (q->b_ih >= 0) bias_x = recur_params_data(r->p, q->b_ih);
@@ -92,12 +97,16 @@ static int forward_direction(recur_rnn *r, size_t l, size_t dir, size_t T, size_
         recur_ptr h_prev = recur_at(q->s, prev_index(rev, t) * B * P);
         recur_ptr h_out = recur_at(q->s, out_index(rev, t) * B * P);
         recur_ptr y_t = recur_at(y, t * B * ldy + dir * P);
-        recur_ptr xg_t = recur_at(q->xg, t * B * GH);
+        const size_t slot = per_step ? 0 : t;
+        recur_ptr xg_t = recur_at(q->xg, slot * B * GH);
+        if (per_step)
+            TRY(recur_op_gemm(d, 0, 0, B, GH, in, 1.0f, recur_at(L->input, t * B * in), in, 0, q->wih_t, r->ld_wt, 0, 0.0f,
+                              xg_t, GH, 0, 1));
         if (step_op) {
             const int lstm = cell == RECUR_CELL_LSTM;
             recur_ptr c_prev = lstm ? recur_at(q->c, prev_index(rev, t) * B * H) : RECUR_NULLPTR;
             recur_ptr c_out = lstm ? recur_at(q->c, out_index(rev, t) * B * H) : RECUR_NULLPTR;
-            recur_ptr hg_t = gru ? recur_at(q->hg, t * B * GH) : RECUR_NULLPTR;
+            recur_ptr hg_t = gru ? recur_at(q->hg, slot * B * GH) : RECUR_NULLPTR;
             TRY(recur_op_rnn_step(d, cell, B, H, h_prev, wb, ldb, bias_x, bias_h, xg_t, hg_t, c_prev, c_out, h_out, y_t,
                                   ldy, r->lengths, t));
             continue;
@@ -176,7 +185,7 @@ int recur_rnn_forward(recur_rnn *r, size_t T, size_t B, recur_ptr x, recur_ptr l
         recur_ptr out = l + 1 == nl ? y : L->y;
         if (l + 1 == nl) L->y = y;
         for (size_t dir = 0; dir < r->D; dir++) {
-            TRY(forward_direction(r, l, dir, T, B, h0, c0, out));
+            TRY(forward_direction(r, l, dir, T, B, h0, c0, out, training));
             /* Final states: forward after its last step (S[T]), reverse after reading step 0 (S[0]). */
             rnn_dir *q = &L->dir[dir];
             size_t row = l * r->D + dir, last = dir ? 0 : T;

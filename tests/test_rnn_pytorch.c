@@ -2,7 +2,8 @@
  * Recurrent layers against PyTorch: every fixture in tests/fixtures/rnn (made by make_rnn_fixtures.py)
  * holds inputs, weights under PyTorch's names, PyTorch's outputs and every gradient of
  *   loss = sum(output * dout) + sum(h_n * dh_n) [+ sum(c_n * dc_n)].
- * We load the weights by name, run forward and backward on the backend from RECUR_BACKEND, and compare.
+ * We load the weights by name, run an inference forward, a training forward and backward on the backend from
+ * RECUR_BACKEND, and compare.
  * Tolerance: |got - want| <= ATOL + RTOL * |want| (float32 throughout; see docs/tolerances.md).
  */
 #include <stdio.h>
@@ -89,22 +90,27 @@ static int run_case(const char *dir, const char *cs, double *worst_fwd, double *
         recur_alloc(d, LD * B * H, &cn);
         recur_alloc(d, LD * B * H, &dc0);
     }
-    if (recur_rnn_forward(r, T, B, x, len, h0, c0, 1, y, hn, cn)) {
-        fprintf(stderr, "%s: forward failed: %s\n", cs, recur_last_error());
-        ok = 0;
-        goto out;
-    }
-    float *got = harness_download(y, T * B * Y);
-    harness_tb_to_bt(got, ys, T, B, Y);
-    free(got);
-    ok &= compare(cs, "output", ys, f, "output", T * B * Y, worst_fwd);
-    got = harness_download(hn, LD * B * P);
-    ok &= compare(cs, "h_n", got, f, "h_n", LD * B * P, worst_fwd);
-    free(got);
-    if (lstm) {
-        got = harness_download(cn, LD * B * H);
-        ok &= compare(cs, "c_n", got, f, "c_n", LD * B * H, worst_fwd);
+    /* Inference first (its own code paths: the input projected step by step where the device does that, see
+     * core/rnn_internal.h), then the training forward that backward continues from; both must match. */
+    for (int training = 0; training <= 1; training++) {
+        const char *mode = training ? "training forward" : "inference forward";
+        if (recur_rnn_forward(r, T, B, x, len, h0, c0, training, y, hn, cn)) {
+            fprintf(stderr, "%s: %s failed: %s\n", cs, mode, recur_last_error());
+            ok = 0;
+            goto out;
+        }
+        float *got = harness_download(y, T * B * Y);
+        harness_tb_to_bt(got, ys, T, B, Y);
         free(got);
+        ok &= compare(cs, mode, ys, f, "output", T * B * Y, worst_fwd);
+        got = harness_download(hn, LD * B * P);
+        ok &= compare(cs, mode, got, f, "h_n", LD * B * P, worst_fwd);
+        free(got);
+        if (lstm) {
+            got = harness_download(cn, LD * B * H);
+            ok &= compare(cs, mode, got, f, "c_n", LD * B * H, worst_fwd);
+            free(got);
+        }
     }
     /* Backward. */
     harness_bt_to_tb(tensor_f32(f, "dout"), ys, B, T, Y);
@@ -116,7 +122,7 @@ static int run_case(const char *dir, const char *cs, double *worst_fwd, double *
         ok = 0;
         goto out2;
     }
-    got = harness_download(dx, T * B * I);
+    float *got = harness_download(dx, T * B * I);
     harness_tb_to_bt(got, xs, T, B, I);
     free(got);
     ok &= compare(cs, "dx", xs, f, "grad.x", T * B * I, worst_bwd);
