@@ -303,12 +303,18 @@ static T512 void pack_a512(size_t mc, size_t kc, const float *A, size_t lda, int
             /* 12 floats per k: masked 16-wide loads and stores (the store's upper 4 lanes are masked off). */
             for (size_t k = 0; k < kc; k++, src += lda)
                 _mm512_mask_storeu_ps(dst + k * K512_MR, 0x0fff, _mm512_maskz_loadu_ps(m, src));
-        } else if (h == K512_MR) {
-            const float *src = A + i0 * lda;
-            pack_t8(kc, src, lda, dst, K512_MR);
-            pack_t4(kc, src + 8 * lda, lda, dst + 8, K512_MR); /* rows 8..11 */
         } else {
-            cpu_pack_a_generic(h, kc, A + i0 * lda, lda, 0, dst, K512_MR);
+            /* Groups of 8 and 4 rows through the register transposes (M = 64, a common batch, ends in a
+             * 4-row panel), then any last rows one by one; rows past h are zero. */
+            const float *src = A + i0 * lda;
+            size_t j = 0;
+            for (; j + 8 <= h; j += 8) pack_t8(kc, src + j * lda, lda, dst + j, K512_MR);
+            for (; j + 4 <= h; j += 4) pack_t4(kc, src + j * lda, lda, dst + j, K512_MR);
+            for (size_t k = 0; k < kc; k++) {
+                float *d = dst + k * K512_MR;
+                for (size_t i = j; i < h; i++) d[i] = src[i * lda + k];
+                for (size_t i = h; i < K512_MR; i++) d[i] = 0.0f;
+            }
         }
     }
 }
