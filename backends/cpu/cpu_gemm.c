@@ -374,8 +374,8 @@ int cpu_sgemm(cpu_pool *pool, int nth, double min_flops, int isa, int trans_a, i
     p.sb = stride_b;
     p.sc = stride_c;
     p.batch = batch;
-    /* K blocks: as even as possible, at most kr->kc, a function of K alone. */
-    p.kc = ceil_div(K, ceil_div(K, p.kr->kc));
+    /* K blocks: one up to kr->kc_whole, else as even as possible and at most kr->kc; a function of K alone. */
+    p.kc = K <= p.kr->kc_whole ? K : ceil_div(K, ceil_div(K, p.kr->kc));
     if (nth < 1) nth = 1;
     if (nth > cpu_pool_size(pool)) nth = cpu_pool_size(pool);
     /* The path depends on the shape alone (never on the thread count), so results do not either. */

@@ -43,6 +43,7 @@ typedef struct cpu_gemm_kernel {
     const char *name;
     int mr, nr;           /* register tile */
     size_t mc, kc, nc;    /* cache blocks: mc a multiple of mr, nc of nr */
+    size_t kc_whole;      /* K up to this is one K block (0: kc) */
     cpu_ukernel_fn ukernel;
     cpu_ukernel_direct_fn ukernel_direct; /* NULL: always pack B */
     /* C = alpha A B^T + beta C for M <= dot_nt_max_m rows, columns [n0, n1), by dot products (NULL: none) */

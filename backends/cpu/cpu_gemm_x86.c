@@ -36,6 +36,14 @@ void cpu_pack_b_generic(size_t kc, size_t nc, const float *B, size_t ldb, int tr
 #ifndef K512_KC
 #define K512_KC 256
 #endif
+/* K <= 512 in one block, not two of 256: the recurrent step at H = 512 (K = 512) then reads and writes its C
+ * (64 x 2048, 512 KiB) once instead of twice, and the input projection at I = 512 likewise. One thread,
+ * recur-bench-sgemm: large step 96-105 GFLOP/s (69-90 with two blocks), large xproj 107 (96-104);
+ * infer.large 3% faster (4 of 4 alternating runs), train.large even (2 of 4). Longer K keeps blocks of at
+ * most 256: blocks of up to 512 throughout made train.seed001 (K = 1280) 3% slower (7 of 10). */
+#ifndef K512_KC_WHOLE
+#define K512_KC_WHOLE 512
+#endif
 #ifndef K512_NC
 #define K512_NC 2048
 #endif
@@ -325,6 +333,7 @@ const cpu_gemm_kernel cpu_gemm_avx512 = {
     .nr = K512_NR,
     .mc = K512_MC,
     .kc = K512_KC,
+    .kc_whole = K512_KC_WHOLE,
     .nc = K512_NC,
     .ukernel = k512,
     .ukernel_direct = k512_direct,
