@@ -318,7 +318,7 @@ static T512 void pack_a512(size_t mc, size_t kc, const float *A, size_t lda, int
             size_t j = 0;
             for (; j + 8 <= h; j += 8) pack_t8(kc, src + j * lda, lda, dst + j, K512_MR);
             for (; j + 4 <= h; j += 4) pack_t4(kc, src + j * lda, lda, dst + j, K512_MR);
-            for (size_t k = 0; k < kc; k++) {
+            for (size_t k = 0; j < K512_MR && k < kc; k++) { /* nothing left in a full panel */
                 float *d = dst + k * K512_MR;
                 for (size_t i = j; i < h; i++) d[i] = src[i * lda + k];
                 for (size_t i = h; i < K512_MR; i++) d[i] = 0.0f;
