@@ -98,14 +98,17 @@ int recur_rnn_init(recur_rnn *r, uint64_t seed) {
     return RECUR_OK;
 }
 
+int recur_rnn_step_op(const recur_rnn *r) {
+    /* rnn_step covers neither the LSTM projection nor the original GRU; the reference fallback would run its
+     * GEMM as a plain loop on one thread, slower than the gemm and cell ops one by one. */
+    return !r->cfg.proj_size && r->cfg.cell != RECUR_CELL_GRU_ORIGINAL && recur_op_native(r->d, "rnn_step");
+}
+
 int recur_rnn_step_projection(const recur_rnn *r, size_t l, size_t B) {
     const size_t GH = r->G * r->H, in = r->layer[l].in_size;
     const double weights = (double)(in + r->Hout) * (double)GH * sizeof(float), flops = 2.0 * (double)B * (double)in * (double)GH;
-    const int cell = r->cfg.cell;
-    /* rnn_step covers neither the projection nor the original GRU (see rnn_forward.c). */
-    return r->d->info.kind == RECUR_DEVICE_CPU && !r->cfg.proj_size && cell != RECUR_CELL_GRU_ORIGINAL &&
-           weights <= RNN_STEP_PROJ_MAX_BYTES && flops >= RNN_STEP_PROJ_MIN_FLOPS && recur_op_available(r->d, "transpose") &&
-           recur_op_native(r->d, "rnn_step");
+    return r->d->info.kind == RECUR_DEVICE_CPU && weights <= RNN_STEP_PROJ_MAX_BYTES && flops >= RNN_STEP_PROJ_MIN_FLOPS &&
+           recur_op_available(r->d, "transpose") && recur_rnn_step_op(r);
 }
 
 static void free_buf(recur_rnn *r, recur_ptr *p) {

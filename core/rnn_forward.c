@@ -49,11 +49,10 @@ static int forward_direction(recur_rnn *r, size_t l, size_t dir, size_t T, size_
     const int tb = !(q->whh_t.buf && T >= RNN_TRANSPOSE_MIN_STEPS);
     recur_ptr wb = tb ? w_hh : q->whh_t;
     const size_t ldb = tb ? P : r->ld_wt;
-    /* One op per step (rnn_step: GEMM, biases and cell together) where the backend implements it (not the
-     * reference fallback: its GEMM is a plain loop on one thread) and the cell is one it runs: W_hh^T stored,
-     * no projection, not the original GRU. The biases then enter at each step, while the step's gates are in
-     * cache, instead of in passes over every step's xg (and hg) up front. */
-    const int step_op = !tb && !r->cfg.proj_size && cell != RECUR_CELL_GRU_ORIGINAL && recur_op_native(d, "rnn_step");
+    /* One op per step (rnn_step: GEMM, biases and cell together) where W_hh^T is stored and the layer can
+     * (recur_rnn_step_op). The biases then enter at each step, while the step's gates are in cache, instead of
+     * in passes over every step's xg (and hg) up front. */
+    const int step_op = !tb && recur_rnn_step_op(r);
     recur_ptr bias_x = RECUR_NULLPTR, bias_h = RECUR_NULLPTR;
     /* Inference may project each step's input at that step, into one reused slot of xg (and of hg) that
      * stays in cache (rnn_internal.h, RNN_STEP_PROJ_MAX_BYTES); nothing after the forward reads xg then. */

@@ -76,6 +76,9 @@ struct recur_rnn {
 
 int recur_rnn_reserve(recur_rnn *r, size_t T, size_t B);
 int recur_rnn_gates(int cell);
+/* 1 when the forward steps may run as rnn_step ops (given W_hh^T stored): the cell is one rnn_step covers and
+ * the backend implements the op itself. */
+int recur_rnn_step_op(const recur_rnn *r);
 /* 1 when an inference forward of layer l with batch B projects each step's input at that step (see
  * RNN_STEP_PROJ_MAX_BYTES); never less often for a larger B. */
 int recur_rnn_step_projection(const recur_rnn *r, size_t l, size_t B);

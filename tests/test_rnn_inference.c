@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "rnn_harness.h"
 #include "testlib.h"
@@ -23,7 +24,7 @@ static float *wave(size_t n, float f) {
 }
 
 /* Forward in one mode; y, h_n (and c_n) downloaded into one host array. */
-static float *forward(recur_rnn *r, int training, size_t I, size_t H, int lstm, recur_ptr x, recur_ptr len,
+static float *forward(recur_rnn *r, int training, size_t H, int lstm, recur_ptr x, recur_ptr len,
                       recur_ptr h0, recur_ptr c0, size_t *n_out) {
     recur_device *d = harness_device();
     const size_t ny = (size_t)T * B * D * H, ns = (size_t)L * D * B * H;
@@ -35,16 +36,16 @@ static float *forward(recur_rnn *r, int training, size_t I, size_t H, int lstm, 
     if (recur_rnn_forward(r, T, B, x, len, h0, c0, training, y, hn, cn) == RECUR_OK) {
         out = malloc(sizeof(float) * (ny + 2 * ns));
         float *py = harness_download(y, ny), *ph = harness_download(hn, ns), *pc = lstm ? harness_download(cn, ns) : NULL;
-        for (size_t i = 0; i < ny; i++) out[i] = py[i];
-        for (size_t i = 0; i < ns; i++) out[ny + i] = ph[i];
-        for (size_t i = 0; i < ns; i++) out[ny + ns + i] = pc ? pc[i] : 0.0f;
+        memcpy(out, py, sizeof(float) * ny);
+        memcpy(out + ny, ph, sizeof(float) * ns);
+        if (pc) memcpy(out + ny + ns, pc, sizeof(float) * ns);
+        else memset(out + ny + ns, 0, sizeof(float) * ns);
         free(py), free(ph), free(pc);
     } else {
         fprintf(stderr, "forward (training %d) failed: %s\n", training, recur_last_error());
     }
     *n_out = ny + 2 * ns;
     recur_free(d, y), recur_free(d, hn), recur_free(d, cn);
-    (void)I;
     return out;
 }
 
@@ -66,7 +67,7 @@ static int run(int cell, size_t I, size_t H) {
     recur_ptr x = harness_upload(xs, (size_t)T * B * I), len = harness_upload(lengths, B);
     recur_ptr h0 = harness_upload(hs, (size_t)L * D * B * H), c0 = lstm ? harness_upload(hs, (size_t)L * D * B * H) : RECUR_NULLPTR;
     size_t n = 0;
-    float *infer = forward(r, 0, I, H, lstm, x, len, h0, c0, &n), *train = forward(r, 1, I, H, lstm, x, len, h0, c0, &n);
+    float *infer = forward(r, 0, H, lstm, x, len, h0, c0, &n), *train = forward(r, 1, H, lstm, x, len, h0, c0, &n);
     int ok = infer && train;
     double worst = 0, ratio = ok ? harness_err(infer, train, n, 1e-6, 1e-5, &worst) : 0;
     printf("  %-8s I %3zu H %3zu  inference vs training forward: max |err| %.2g\n", recur_cell_name(cell), I, H, worst);
