@@ -57,6 +57,8 @@ static int forward_direction(recur_rnn *r, size_t l, size_t dir, size_t T, size_
     /* Inference may project each step's input at that step, into one reused slot of xg (and of hg) that
      * stays in cache (rnn_internal.h, RNN_STEP_PROJ_MAX_BYTES); nothing after the forward reads xg then. */
     const int per_step = step_op && !training && q->wih_t.buf && recur_rnn_step_projection(r, l, B);
+    /* ... and then, where the backend has rnn_step_input, in the step's own op (both GEMMs in one pass). */
+    const int step_input = per_step && recur_op_native(d, "rnn_step_input");
 
     /* All steps' input projection at once: xg (T*B, G*H) = input (T*B, in) W_ih^T (+ biases). */
     if (per_step) TRY(recur_op_transpose(d, GH, in, w_ih, in, q->wih_t, r->ld_wt));
@@ -98,16 +100,20 @@ static int forward_direction(recur_rnn *r, size_t l, size_t dir, size_t T, size_
         recur_ptr y_t = recur_at(y, t * B * ldy + dir * P);
         const size_t slot = per_step ? 0 : t;
         recur_ptr xg_t = recur_at(q->xg, slot * B * GH);
-        if (per_step)
-            TRY(recur_op_gemm(d, 0, 0, B, GH, in, 1.0f, recur_at(L->input, t * B * in), in, 0, q->wih_t, r->ld_wt, 0, 0.0f,
-                              xg_t, GH, 0, 1));
+        recur_ptr x_t = recur_at(L->input, t * B * in);
+        if (per_step && !step_input)
+            TRY(recur_op_gemm(d, 0, 0, B, GH, in, 1.0f, x_t, in, 0, q->wih_t, r->ld_wt, 0, 0.0f, xg_t, GH, 0, 1));
         if (step_op) {
             const int lstm = cell == RECUR_CELL_LSTM;
             recur_ptr c_prev = lstm ? recur_at(q->c, prev_index(rev, t) * B * H) : RECUR_NULLPTR;
             recur_ptr c_out = lstm ? recur_at(q->c, out_index(rev, t) * B * H) : RECUR_NULLPTR;
             recur_ptr hg_t = gru ? recur_at(q->hg, slot * B * GH) : RECUR_NULLPTR;
-            TRY(recur_op_rnn_step(d, cell, B, H, h_prev, wb, ldb, bias_x, bias_h, xg_t, hg_t, c_prev, c_out, h_out, y_t,
-                                  ldy, r->lengths, t));
+            if (step_input)
+                TRY(recur_op_rnn_step_input(d, cell, B, H, in, x_t, in, q->wih_t, r->ld_wt, h_prev, wb, ldb, bias_x, bias_h,
+                                            xg_t, hg_t, c_prev, c_out, h_out, y_t, ldy, r->lengths, t));
+            else
+                TRY(recur_op_rnn_step(d, cell, B, H, h_prev, wb, ldb, bias_x, bias_h, xg_t, hg_t, c_prev, c_out, h_out,
+                                      y_t, ldy, r->lengths, t));
             continue;
         }
         switch (cell) {

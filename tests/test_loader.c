@@ -115,13 +115,14 @@ static void test_fallback_to_reference(void) {
 }
 
 /* A plugin built against ABI 1.0 (its ops table ends after dropout) loads on this newer host; the host never
- * reads past its table: the later ops (transpose, rnn_step) count as empty slots, and on host-addressable
+ * reads past its table: the later ops (transpose, rnn_step, rnn_step_input) count as empty slots, and on host-addressable
  * memory the reference kernels run them. */
 static void test_older_minor_plugin(void) {
     recur_device *d;
     CU_ASSERT_EQUAL_FATAL(recur_device_open_default(broken("minimal10"), NULL, &d), RECUR_OK);
     CU_ASSERT_TRUE(recur_op_available(d, "transpose"));
     CU_ASSERT_TRUE(recur_op_available(d, "rnn_step"));
+    CU_ASSERT_TRUE(recur_op_available(d, "rnn_step_input"));
     CU_ASSERT_TRUE(recur_op_available(d, "gemm"));
     CU_ASSERT_FALSE(recur_op_available(d, "no_such_op"));
     recur_ptr x, y;
@@ -144,10 +145,21 @@ static void test_older_minor_plugin(void) {
                     RECUR_OK);
     recur_read(d, out, x, 6);
     CU_ASSERT_DOUBLE_EQUAL(out[4], tanh(1.35), 1e-6);
+    /* and rnn_step_input: the same step with xg = x W_x = 0.4 * 0.25 (x in y[0], W_x in y[1]) */
+    const float proj_in[2] = {0.4f, 0.25f};
+    recur_write(d, y, proj_in, 2);
+    CU_ASSERT_EQUAL(recur_op_rnn_step_input(d, RECUR_STEP_RNN_TANH, 1, 1, 1, recur_at(y, 0), 1, recur_at(y, 1), 1,
+                                            recur_at(x, 0), recur_at(x, 1), 1, RECUR_NULLPTR, recur_at(x, 3),
+                                            recur_at(x, 2), RECUR_NULLPTR, RECUR_NULLPTR, RECUR_NULLPTR, recur_at(x, 4),
+                                            RECUR_NULLPTR, 1, RECUR_NULLPTR, 0),
+                    RECUR_OK);
+    recur_read(d, out, x, 6);
+    CU_ASSERT_DOUBLE_EQUAL(out[4], tanh(1.35), 1e-6);
     const char *names[8];
-    CU_ASSERT_EQUAL(recur_device_fallback_ops(d, names, 8), 2);
+    CU_ASSERT_EQUAL(recur_device_fallback_ops(d, names, 8), 3);
     CU_ASSERT_STRING_EQUAL(names[0], "transpose");
     CU_ASSERT_STRING_EQUAL(names[1], "rnn_step");
+    CU_ASSERT_STRING_EQUAL(names[2], "rnn_step_input");
     recur_free(d, x);
     recur_free(d, y);
     recur_device_close(d);

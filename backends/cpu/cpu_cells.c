@@ -274,16 +274,10 @@ int cpu_rnn_bwd(void *dev, size_t B, size_t H, int act, recur_ptr h, recur_ptr d
  * A version that fused more — each thread computing the GEMM columns of its own hidden units and the cell
  * on them right away, one parallel section per step — was slower here (infer.medium lost 6 of 6 rounds by
  * ~8%, train.seed001 7 of 10): its short row pieces cost more in the cell kernels than the hand-off saved. */
-int cpu_rnn_step(void *dev, int cell, size_t B, size_t H, recur_ptr h_prev, recur_ptr w, size_t ldw, recur_ptr bias_x,
-                 recur_ptr bias_h, recur_ptr xg, recur_ptr hg, recur_ptr c_prev, recur_ptr c, recur_ptr h, recur_ptr y,
-                 size_t ldy, recur_ptr lengths, size_t t) {
-    cpu_dev *d = dev;
-    const size_t G = recur_k_step_gates(cell);
-    if (!G) return cpu_error(RECUR_E_INVALID, "cpu: rnn_step: unknown cell %d (RECUR_STEP_*)", cell);
-    const int gru = cell == RECUR_STEP_GRU;
-    int st = cpu_ops.gemm(dev, 0, 0, B, G * H, H, 1.0f, h_prev, H, 0, w, ldw, 0, gru ? 0.0f : 1.0f, gru ? hg : xg,
-                          G * H, 0, 1);
-    if (st) return st;
+/* The cell part of a step, after its GEMM(s): the forward cell task with the biases. */
+static void step_cell(cpu_dev *d, int cell, size_t B, size_t H, recur_ptr h_prev, recur_ptr bias_x, recur_ptr bias_h,
+                      recur_ptr xg, recur_ptr hg, recur_ptr c_prev, recur_ptr c, recur_ptr h, recur_ptr y, size_t ldy,
+                      recur_ptr lengths, size_t t) {
     cell_a a = {.k = cpu_simd_for(d->isa), .B = B, .H = H, .bh = cpu_f(bias_h), .bx = cpu_f(bias_x),
                 .lengths = cpu_i(lengths), .ldy = ldy, .t = t};
     switch (cell) {
@@ -308,5 +302,40 @@ int cpu_rnn_step(void *dev, int cell, size_t B, size_t H, recur_ptr h_prev, recu
         break;
     }
     }
+}
+
+int cpu_rnn_step(void *dev, int cell, size_t B, size_t H, recur_ptr h_prev, recur_ptr w, size_t ldw, recur_ptr bias_x,
+                 recur_ptr bias_h, recur_ptr xg, recur_ptr hg, recur_ptr c_prev, recur_ptr c, recur_ptr h, recur_ptr y,
+                 size_t ldy, recur_ptr lengths, size_t t) {
+    const size_t G = recur_k_step_gates(cell);
+    if (!G) return cpu_error(RECUR_E_INVALID, "cpu: rnn_step: unknown cell %d (RECUR_STEP_*)", cell);
+    const int gru = cell == RECUR_STEP_GRU;
+    int st = cpu_ops.gemm(dev, 0, 0, B, G * H, H, 1.0f, h_prev, H, 0, w, ldw, 0, gru ? 0.0f : 1.0f, gru ? hg : xg,
+                          G * H, 0, 1);
+    if (st) return st;
+    step_cell(dev, cell, B, H, h_prev, bias_x, bias_h, xg, hg, c_prev, c, h, y, ldy, lengths, t);
+    return RECUR_OK;
+}
+
+/* ---- rnn_step_input: a whole forward step with its input projection ----
+ * Both products of the step's gates in one parallel section (cpu_sgemm_pair): x W_x into xg, then h_prev W
+ * added to it (LSTM, RNN) or into hg (GRU), column panel by column panel, so that each panel of the gates
+ * leaves the cache once; then the cell task, as rnn_step. The results are those of the gemm op followed by
+ * rnn_step, bit for bit. */
+int cpu_rnn_step_input(void *dev, int cell, size_t B, size_t H, size_t in, recur_ptr x, size_t ldx, recur_ptr wx,
+                       size_t ldwx, recur_ptr h_prev, recur_ptr w, size_t ldw, recur_ptr bias_x, recur_ptr bias_h,
+                       recur_ptr xg, recur_ptr hg, recur_ptr c_prev, recur_ptr c, recur_ptr h, recur_ptr y, size_t ldy,
+                       recur_ptr lengths, size_t t) {
+    cpu_dev *d = dev;
+    const size_t G = recur_k_step_gates(cell);
+    if (!G) return cpu_error(RECUR_E_INVALID, "cpu: rnn_step_input: unknown cell %d (RECUR_STEP_*)", cell);
+    const int gru = cell == RECUR_STEP_GRU;
+    const size_t GH = G * H;
+    float *acc = gru ? cpu_f(hg) : cpu_f(xg);
+    if (cpu_sgemm_pair(d->pool, d->threads, d->split_small ? 0.0 : CPU_GEMM_MIN_FLOPS, d->isa, B, GH, in, cpu_f(x), ldx,
+                       cpu_f(wx), ldwx, 0.0f, cpu_f(xg), GH, H, cpu_f(h_prev), H, cpu_f(w), ldw, gru ? 0.0f : 1.0f, acc,
+                       GH))
+        return cpu_error(RECUR_E_NOMEM, "cpu: rnn_step_input: out of memory for the GEMM's packing buffers");
+    step_cell(d, cell, B, H, h_prev, bias_x, bias_h, xg, hg, c_prev, c, h, y, ldy, lengths, t);
     return RECUR_OK;
 }

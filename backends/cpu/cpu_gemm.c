@@ -184,6 +184,9 @@ typedef struct gemm_plan {
     int dot;        /* M <= kr->dot_nt_max_m, A not transposed, B transposed: dot products, no packing */
     size_t b_off;   /* scratch layout (floats): packed B at 0, packed A at a_off */
     size_t a_off;
+    /* cpu_sgemm_pair: the second product, over the same rows and columns (few rows only); its A is packed
+     * at pair->a_off, its B panels share b_off */
+    const struct gemm_plan *pair;
 } gemm_plan;
 
 enum { SPLIT_BATCH, SPLIT_COLS, SPLIT_ROWS };
@@ -200,6 +203,47 @@ static inline size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 static inline size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 static inline size_t round_up(size_t a, size_t b) { return ceil_div(a, b) * b; }
 
+/* The few-rows path (M <= kr->mc): every K block of rows [m0, m0 + mc) of op(A), packed at ws + a_off,
+ * block pc at pc * round_up(mc, MR). */
+static void few_rows_pack(const gemm_plan *p, size_t bi, size_t m0, size_t mc, float *ws) {
+    const cpu_gemm_kernel *kr = p->kr;
+    const size_t mcr = round_up(mc, (size_t)kr->mr);
+    const float *A = p->A + bi * p->sa;
+    for (size_t pc = 0; pc < p->K; pc += p->kc)
+        kr->pack_a(mc, min_sz(p->kc, p->K - pc), p->ta ? A + pc * p->lda + m0 : A + m0 * p->lda + pc, p->lda, p->ta,
+                   ws + p->a_off + pc * mcr);
+}
+
+/* The few-rows path's tiles in columns [n0, n1), A packed by few_rows_pack: each B micro-panel is packed
+ * right before the tiles that use it, so it is still in L1 (no B block round trip via L2/L3), or, B not
+ * transposed, read in place by the kernel. */
+static void few_rows_span(const gemm_plan *p, size_t bi, size_t m0, size_t mc, size_t n0, size_t n1, float *ws) {
+    const cpu_gemm_kernel *kr = p->kr;
+    const size_t MR = (size_t)kr->mr, NR = (size_t)kr->nr, mcr = round_up(mc, MR);
+    const float *B = p->B + bi * p->sb;
+    float *C = p->C + bi * p->sc, *bp = ws + p->b_off;
+    for (size_t pc = 0; pc < p->K; pc += p->kc) {
+        const size_t kc = min_sz(p->kc, p->K - pc);
+        const float beta = pc == 0 ? p->beta : 1.0f;
+        const float *apc = ws + p->a_off + pc * mcr;
+        for (size_t jr = n0; jr < n1; jr += NR) {
+            const int nr = (int)min_sz(NR, n1 - jr);
+            float *cj = C + m0 * p->ldc + jr;
+            if (p->direct_b) { /* B rows are contiguous in N: the kernel reads them in place */
+                const float *bj = B + pc * p->ldb + jr;
+                for (size_t ir = 0; ir < mc; ir += MR)
+                    kr->ukernel_direct(kc, apc + ir * kc, bj, p->ldb, cj + ir * p->ldc, p->ldc, (int)min_sz(MR, mc - ir),
+                                       nr, p->alpha, beta);
+                continue;
+            }
+            kr->pack_b(kc, (size_t)nr, p->tb ? B + jr * p->ldb + pc : B + pc * p->ldb + jr, p->ldb, p->tb, bp);
+            for (size_t ir = 0; ir < mc; ir += MR)
+                kr->ukernel(kc, apc + ir * kc, bp, cj + ir * p->ldc, p->ldc, (int)min_sz(MR, mc - ir), nr, p->alpha,
+                            beta);
+        }
+    }
+}
+
 static void gemm_region(const gemm_plan *p, size_t bi, size_t m0, size_t m1, size_t n0, size_t n1, float *ws,
                         packed_state *ps) {
     const cpu_gemm_kernel *kr = p->kr;
@@ -214,34 +258,23 @@ static void gemm_region(const gemm_plan *p, size_t bi, size_t m0, size_t m1, siz
     float *bp = ws + p->b_off, *ap = ws + p->a_off;
     if (p->few_rows) {
         /* Few rows (the recurrent step: M = batch, parts are column panels): all of A is packed once per
-         * thread and matrix, K block after K block (block pc at ap + pc * mcr), and each B micro-panel is
-         * packed right before the tiles that use it, so it is still in L1 (no B block round trip via L2/L3). */
-        const size_t mc = m1 - m0, mcr = round_up(mc, MR);
+         * thread and matrix (few_rows_pack), and the tiles of the part's columns follow (few_rows_span). */
+        const size_t mc = m1 - m0;
         if (!ps->ok || ps->item != bi) {
-            for (size_t pc = 0; pc < p->K; pc += p->kc)
-                kr->pack_a(mc, min_sz(p->kc, p->K - pc), p->ta ? A + pc * p->lda + m0 : A + m0 * p->lda + pc,
-                           p->lda, p->ta, ap + pc * mcr);
+            few_rows_pack(p, bi, m0, mc, ws);
+            if (p->pair) few_rows_pack(p->pair, bi, m0, mc, ws);
             *ps = (packed_state){.item = bi, .ok = 1};
         }
-        for (size_t pc = 0; pc < p->K; pc += p->kc) {
-            const size_t kc = min_sz(p->kc, p->K - pc);
-            const float beta = pc == 0 ? p->beta : 1.0f;
-            const float *apc = ap + pc * mcr;
-            for (size_t jr = n0; jr < n1; jr += NR) {
-                const int nr = (int)min_sz(NR, n1 - jr);
-                float *cj = C + m0 * p->ldc + jr;
-                if (p->direct_b) { /* B rows are contiguous in N: the kernel reads them in place */
-                    const float *bj = B + pc * p->ldb + jr;
-                    for (size_t ir = 0; ir < mc; ir += MR)
-                        kr->ukernel_direct(kc, apc + ir * kc, bj, p->ldb, cj + ir * p->ldc, p->ldc,
-                                           (int)min_sz(MR, mc - ir), nr, p->alpha, beta);
-                    continue;
-                }
-                kr->pack_b(kc, (size_t)nr, p->tb ? B + jr * p->ldb + pc : B + pc * p->ldb + jr, p->ldb, p->tb, bp);
-                for (size_t ir = 0; ir < mc; ir += MR)
-                    kr->ukernel(kc, apc + ir * kc, bp, cj + ir * p->ldc, p->ldc, (int)min_sz(MR, mc - ir), nr, p->alpha,
-                                beta);
-            }
+        if (!p->pair) {
+            few_rows_span(p, bi, m0, mc, n0, n1, ws);
+            return;
+        }
+        /* A pair: both products, one column panel after the other, so that the panel of C (mc x NR) is
+         * still in L1 when the second product adds to it. */
+        for (size_t jr = n0; jr < n1; jr += NR) {
+            const size_t je = min_sz(n1, jr + NR);
+            few_rows_span(p, bi, m0, mc, jr, je, ws);
+            few_rows_span(p->pair, bi, m0, mc, jr, je, ws);
         }
         return;
     }
@@ -313,8 +346,7 @@ static void scale_c(size_t M, size_t N, float beta, float *C, size_t ldc, size_t
 #define MIN_PART_ROWS 512 /* (with whole_b, B is packed once per thread instead, and MC rows suffice) */
 
 /* Pick the thread count and the parts. */
-static void plan_threads(gemm_plan *p, int nth, double min_flops) {
-    const double flops = 2.0 * (double)p->M * (double)p->N * (double)p->K * (double)p->batch;
+static void plan_threads(gemm_plan *p, int nth, double min_flops, double flops) {
     double cap = flops / (min_flops > 1.0 ? min_flops : 1.0);
     int nt = nth < CPU_PARTS_MAX_THREADS ? nth : CPU_PARTS_MAX_THREADS;
     if (cap < (double)nt) nt = cap < 1.0 ? 1 : (int)cap;
@@ -345,6 +377,68 @@ static void plan_threads(gemm_plan *p, int nth, double min_flops) {
     p->nparts = ceil_div(tiles, p->per);
 }
 
+/* The plan of one product: its operands, K blocks and path, all from the shape alone (never from the
+ * thread count, so that results do not depend on it either). */
+static void plan_init(gemm_plan *p, int isa, int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
+                      const float *A, size_t lda, size_t stride_a, const float *B, size_t ldb, size_t stride_b,
+                      float beta, float *C, size_t ldc, size_t stride_c, size_t batch) {
+    memset(p, 0, sizeof *p);
+    p->kr = cpu_gemm_kernel_for(isa);
+    p->ta = trans_a;
+    p->tb = trans_b;
+    p->M = M;
+    p->N = N;
+    p->K = K;
+    p->alpha = alpha;
+    p->beta = beta;
+    p->A = A;
+    p->B = B;
+    p->C = C;
+    p->lda = lda;
+    p->ldb = ldb;
+    p->ldc = ldc;
+    p->sa = stride_a;
+    p->sb = stride_b;
+    p->sc = stride_c;
+    p->batch = batch;
+    /* K blocks: one up to kr->kc_whole, else as even as possible and at most kr->kc; a function of K alone. */
+    p->kc = K <= p->kr->kc_whole ? K : ceil_div(K, ceil_div(K, p->kr->kc));
+    p->direct_b = !trans_b && p->kr->ukernel_direct != NULL;
+    p->dot = !trans_a && trans_b && p->kr->dot_nt && M <= p->kr->dot_nt_max_m;
+    /* Few rows: A is packed whole, so only while that stays small (1 Mi floats: 4 MiB per thread). */
+    p->few_rows = M <= p->kr->mc && round_up(M, (size_t)p->kr->mr) * K <= ((size_t)1 << 20);
+    /* Whole B likewise, when it is one column block and stays small (1 Mi floats). */
+    p->whole_b = !p->few_rows && N <= p->kr->nc && round_up(N, (size_t)p->kr->nr) * K <= ((size_t)1 << 20);
+}
+
+/* Scratch floats for B (packed whole, or one KC x NC block) and for A (few rows: all of A; else one MC x KC
+ * block). */
+static size_t plan_b_floats(const gemm_plan *p) {
+    const size_t NR = (size_t)p->kr->nr;
+    return p->whole_b ? round_up(p->N, NR) * p->K : p->kc * min_sz(p->kr->nc, round_up(p->N, NR));
+}
+static size_t plan_a_floats(const gemm_plan *p) {
+    const size_t MR = (size_t)p->kr->mr;
+    return p->few_rows ? round_up(p->M, MR) * p->K : p->kc * min_sz(p->kr->mc, round_up(p->M, MR));
+}
+
+/* Split p over up to nth threads (flops: the work, both products of a pair), reserve the scratch and run. */
+static int plan_run(gemm_plan *p, cpu_pool *pool, int nth, double min_flops, double flops, size_t scratch_floats) {
+    p->pool = pool;
+    if (nth < 1) nth = 1;
+    if (nth > cpu_pool_size(pool)) nth = cpu_pool_size(pool);
+    plan_threads(p, nth, min_flops, flops);
+    cpu_parts_init(&p->sched, p->nparts, p->nt);
+    cpu_pool_lock(pool);
+    if (cpu_pool_reserve(pool, scratch_floats * sizeof(float))) {
+        cpu_pool_unlock(pool);
+        return ENOMEM;
+    }
+    cpu_pool_run_locked(pool, gemm_task, p, p->nt);
+    cpu_pool_unlock(pool);
+    return 0;
+}
+
 int cpu_sgemm(cpu_pool *pool, int nth, double min_flops, int isa, int trans_a, int trans_b, size_t M, size_t N,
               size_t K, float alpha, const float *A, size_t lda, size_t stride_a, const float *B, size_t ldb, size_t stride_b, float beta,
               float *C, size_t ldc, size_t stride_c, size_t batch) {
@@ -354,51 +448,32 @@ int cpu_sgemm(cpu_pool *pool, int nth, double min_flops, int isa, int trans_a, i
         return 0;
     }
     gemm_plan p;
-    memset(&p, 0, sizeof p);
-    p.kr = cpu_gemm_kernel_for(isa);
-    p.pool = pool;
-    p.ta = trans_a;
-    p.tb = trans_b;
-    p.M = M;
-    p.N = N;
-    p.K = K;
-    p.alpha = alpha;
-    p.beta = beta;
-    p.A = A;
-    p.B = B;
-    p.C = C;
-    p.lda = lda;
-    p.ldb = ldb;
-    p.ldc = ldc;
-    p.sa = stride_a;
-    p.sb = stride_b;
-    p.sc = stride_c;
-    p.batch = batch;
-    /* K blocks: one up to kr->kc_whole, else as even as possible and at most kr->kc; a function of K alone. */
-    p.kc = K <= p.kr->kc_whole ? K : ceil_div(K, ceil_div(K, p.kr->kc));
-    if (nth < 1) nth = 1;
-    if (nth > cpu_pool_size(pool)) nth = cpu_pool_size(pool);
-    /* The path depends on the shape alone (never on the thread count), so results do not either. */
-    p.direct_b = !trans_b && p.kr->ukernel_direct != NULL;
-    p.dot = !trans_a && trans_b && p.kr->dot_nt && M <= p.kr->dot_nt_max_m;
-    /* Few rows: A is packed whole, so only while that stays small (1 Mi floats: 4 MiB per thread). */
-    p.few_rows = M <= p.kr->mc && round_up(M, (size_t)p.kr->mr) * K <= ((size_t)1 << 20);
-    /* Whole B likewise, when it is one column block and stays small (1 Mi floats). */
-    p.whole_b = !p.few_rows && N <= p.kr->nc && round_up(N, (size_t)p.kr->nr) * K <= ((size_t)1 << 20);
-    plan_threads(&p, nth, min_flops);
-    cpu_parts_init(&p.sched, p.nparts, p.nt);
-    const size_t MR = (size_t)p.kr->mr, NR = (size_t)p.kr->nr;
-    const size_t b_floats = p.whole_b ? round_up(N, NR) * K : p.kc * min_sz(p.kr->nc, round_up(N, NR));
-    /* few rows: all of A (every K block); else one MC x KC block */
-    const size_t a_floats = p.few_rows ? round_up(M, MR) * K : p.kc * min_sz(p.kr->mc, round_up(M, MR));
+    plan_init(&p, isa, trans_a, trans_b, M, N, K, alpha, A, lda, stride_a, B, ldb, stride_b, beta, C, ldc, stride_c,
+              batch);
     p.b_off = 0;
-    p.a_off = round_up(b_floats, 16);
-    cpu_pool_lock(pool);
-    if (cpu_pool_reserve(pool, (p.a_off + a_floats) * sizeof(float))) {
-        cpu_pool_unlock(pool);
-        return ENOMEM;
+    p.a_off = round_up(plan_b_floats(&p), 16);
+    const double flops = 2.0 * (double)M * (double)N * (double)K * (double)batch;
+    return plan_run(&p, pool, nth, min_flops, flops, p.a_off + plan_a_floats(&p));
+}
+
+int cpu_sgemm_pair(cpu_pool *pool, int nth, double min_flops, int isa, size_t M, size_t N, size_t K1,
+                   const float *A1, size_t lda1, const float *B1, size_t ldb1, float beta1, float *C1, size_t ldc1,
+                   size_t K2, const float *A2, size_t lda2, const float *B2, size_t ldb2, float beta2, float *C2,
+                   size_t ldc2) {
+    gemm_plan p, q;
+    plan_init(&p, isa, 0, 0, M, N, K1, 1.0f, A1, lda1, 0, B1, ldb1, 0, beta1, C1, ldc1, 0, 1);
+    plan_init(&q, isa, 0, 0, M, N, K2, 1.0f, A2, lda2, 0, B2, ldb2, 0, beta2, C2, ldc2, 0, 1);
+    if (M == 0 || N == 0 || K1 == 0 || K2 == 0 || !p.few_rows || !q.few_rows) { /* as two products, one by one */
+        int st = cpu_sgemm(pool, nth, min_flops, isa, 0, 0, M, N, K1, 1.0f, A1, lda1, 0, B1, ldb1, 0, beta1, C1, ldc1, 0, 1);
+        return st ? st : cpu_sgemm(pool, nth, min_flops, isa, 0, 0, M, N, K2, 1.0f, A2, lda2, 0, B2, ldb2, 0, beta2, C2,
+                                   ldc2, 0, 1);
     }
-    cpu_pool_run_locked(pool, gemm_task, &p, p.nt);
-    cpu_pool_unlock(pool);
-    return 0;
+    /* Scratch: one B panel buffer for both (max), then p's A, then q's A. */
+    const size_t b_floats = plan_b_floats(&p) > plan_b_floats(&q) ? plan_b_floats(&p) : plan_b_floats(&q);
+    p.b_off = q.b_off = 0;
+    p.a_off = round_up(b_floats, 16);
+    q.a_off = p.a_off + round_up(plan_a_floats(&p), 16);
+    p.pair = &q;
+    const double flops = 2.0 * (double)M * (double)N * (double)(K1 + K2);
+    return plan_run(&p, pool, nth, min_flops, flops, q.a_off + plan_a_floats(&q));
 }

@@ -77,4 +77,16 @@ int cpu_sgemm(cpu_pool *pool, int nth, double min_flops, int isa, int trans_a, i
               size_t K, float alpha, const float *A, size_t lda, size_t stride_a, const float *B, size_t ldb, size_t stride_b, float beta,
               float *C, size_t ldc, size_t stride_c, size_t batch);
 
+/* Two products over the same rows and columns, neither transposed, alpha 1:
+ *     C1 = A1 B1 + beta1 C1,  then  C2 = A2 B2 + beta2 C2      (A1 M x K1, A2 M x K2; C2 may be C1)
+ * in one parallel section when M is small (the few-rows path): each thread packs both A's, and each
+ * column panel gets the first product and then the second while its C is in L1, so that with C2 == C1
+ * (beta2 = 1) the panel leaves the cache once instead of twice (a batch-reduce GEMM: the recurrent step's
+ * x_t W_ih^T + h W_hh^T). Results are those of the two cpu_sgemm calls it stands for, bit for bit: every
+ * tile is computed as they compute it. Otherwise it makes those two calls. */
+int cpu_sgemm_pair(cpu_pool *pool, int nth, double min_flops, int isa, size_t M, size_t N, size_t K1,
+                   const float *A1, size_t lda1, const float *B1, size_t ldb1, float beta1, float *C1, size_t ldc1,
+                   size_t K2, const float *A2, size_t lda2, const float *B2, size_t ldb2, float beta2, float *C2,
+                   size_t ldc2);
+
 #endif

@@ -8,7 +8,8 @@
  *   cpu_gemm_x86.c  AVX-512 and AVX2 micro-kernels and packing
  *   cpu_ops.c       the op table and the non-cell ops, run on the pool (ref kernels, own SGEMM and sum_sq)
  *   cpu_cells.c     the recurrent cell ops (SIMD row kernels for valid rows, ref kernels otherwise), and
- *                   rnn_step (the step's GEMM, then the forward cell task with the biases)
+ *                   rnn_step (the step's GEMM, then the forward cell task with the biases) and
+ *                   rnn_step_input (the same after the input's GEMM, both GEMMs in one section)
  *   cpu_simd.h      vectorised sigmoid / tanh and cell rows; cpu_simd_x86.c instantiates cpu_simd_tmpl.h
  *                   for AVX-512 and AVX2
  */
@@ -85,5 +86,9 @@ int cpu_rnn_bwd(void *dev, size_t B, size_t H, int act, recur_ptr h, recur_ptr d
 int cpu_rnn_step(void *dev, int cell, size_t B, size_t H, recur_ptr h_prev, recur_ptr w, size_t ldw, recur_ptr bias_x,
                  recur_ptr bias_h, recur_ptr xg, recur_ptr hg, recur_ptr c_prev, recur_ptr c, recur_ptr h, recur_ptr y,
                  size_t ldy, recur_ptr lengths, size_t t);
+int cpu_rnn_step_input(void *dev, int cell, size_t B, size_t H, size_t in, recur_ptr x, size_t ldx, recur_ptr wx,
+                       size_t ldwx, recur_ptr h_prev, recur_ptr w, size_t ldw, recur_ptr bias_x, recur_ptr bias_h,
+                       recur_ptr xg, recur_ptr hg, recur_ptr c_prev, recur_ptr c, recur_ptr h, recur_ptr y, size_t ldy,
+                       recur_ptr lengths, size_t t);
 
 #endif

@@ -728,4 +728,5 @@ const recur_ops cpu_ops = {
     .dropout = c_dropout,
     .transpose = c_transpose,
     .rnn_step = cpu_rnn_step,
+    .rnn_step_input = cpu_rnn_step_input,
 };

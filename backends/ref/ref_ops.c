@@ -178,6 +178,15 @@ static int ref_rnn_step(void *dev, int cell, size_t B, size_t H, recur_ptr h_pre
                      ldy, I(lengths), t, 0, 1);
     return RECUR_OK;
 }
+static int ref_rnn_step_input(void *dev, int cell, size_t B, size_t H, size_t in, recur_ptr x, size_t ldx,
+                              recur_ptr wx, size_t ldwx, recur_ptr h_prev, recur_ptr w, size_t ldw, recur_ptr bias_x,
+                              recur_ptr bias_h, recur_ptr xg, recur_ptr hg, recur_ptr c_prev, recur_ptr c, recur_ptr h,
+                              recur_ptr y, size_t ldy, recur_ptr lengths, size_t t) {
+    if (!recur_k_step_gates(cell)) return invalid("rnn_step_input cell (RECUR_STEP_*)", cell);
+    recur_k_rnn_step_input(cell, B, H, in, F(x), ldx, F(wx), ldwx, F(h_prev), F(w), ldw, F(bias_x), F(bias_h), F(xg),
+                           F(hg), F(c_prev), F(c), F(h), F(y), ldy, I(lengths), t, 0, 1);
+    return RECUR_OK;
+}
 static int ref_rnn_bwd(void *dev, size_t B, size_t H, int act, recur_ptr h, recur_ptr dy, size_t ldy, recur_ptr dh,
                        recur_ptr dpre, recur_ptr lengths, size_t t) {
     if (check_rnn_act(act)) return RECUR_E_INVALID;
@@ -288,4 +297,5 @@ const recur_ops recur_ref_ops = {
     .dropout = ref_dropout,
     .transpose = ref_transpose,
     .rnn_step = ref_rnn_step,
+    .rnn_step_input = ref_rnn_step_input,
 };

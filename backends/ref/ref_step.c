@@ -1,8 +1,9 @@
 /*
  * rnn_step (ABI 1.2): one whole forward step of a recurrent layer, defined as the ops it replaces —
  *   acc (= xg for LSTM and RNN, hg for GRU) = h_prev W + (xg or 0),  acc += bias_h,  xg += bias_x,  cell.
- * Split over samples b like its parts: row b of the GEMM, the bias adds and the cell read only row b of
- * h_prev, xg, hg, c_prev, so each slice runs the three kernels on its own rows, in order.
+ * rnn_step_input (ABI 1.3): the same step after xg = x W_x (the step's input projection).
+ * Split over samples b like their parts: row b of the GEMMs, the bias adds and the cell read only row b of
+ * x, h_prev, xg, hg, c_prev, so each slice runs the kernels on its own rows, in order.
  */
 #include "ref_kernels.h"
 
@@ -33,4 +34,13 @@ void recur_k_rnn_step(int cell, size_t B, size_t H, const float *h_prev, const f
                         lengths, t, ith, nth);
         break;
     }
+}
+
+void recur_k_rnn_step_input(int cell, size_t B, size_t H, size_t in, const float *x, size_t ldx, const float *wx,
+                            size_t ldwx, const float *h_prev, const float *w, size_t ldw, const float *bias_x,
+                            const float *bias_h, float *xg, float *hg, const float *c_prev, float *c, float *h,
+                            float *y, size_t ldy, const int32_t *lengths, size_t t, int ith, int nth) {
+    const size_t GH = recur_k_step_gates(cell) * H;
+    recur_k_gemm(0, 0, B, GH, in, 1.0f, x, ldx, 0, wx, ldwx, 0, 0.0f, xg, GH, 0, 1, ith, nth);
+    recur_k_rnn_step(cell, B, H, h_prev, w, ldw, bias_x, bias_h, xg, hg, c_prev, c, h, y, ldy, lengths, t, ith, nth);
 }

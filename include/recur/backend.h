@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define RECUR_ABI_MAJOR 1
-#define RECUR_ABI_MINOR 2
+#define RECUR_ABI_MINOR 3
 
 #define RECUR_BACKEND_ENTRY_SYMBOL "recur_backend_entry"
 
@@ -353,6 +353,23 @@ typedef struct recur_ops {
                     recur_ptr h, recur_ptr y, size_t ldy, recur_ptr lengths, size_t t);
 
     /* ===== end of ABI 1.2 ===== */
+
+    /* ===== ABI 1.3: compute ops, optional for every backend (as those of 1.1) ===== */
+
+    /* rnn_step with the step's input projection in the same call, so that a backend can compute both
+     * products of the step's gates in one parallel section, tile by tile (a batch-reduce GEMM: each tile of
+     * the gates leaves the cache once, not twice). Defined as these ops, in this order:
+     *   gemm(0, 0, B, G*H, in, 1, x, ldx, wx, ldwx, 0, xg, G*H)
+     *   rnn_step(cell, B, H, h_prev, w, ldw, bias_x, bias_h, xg, hg, c_prev, c, h, y, ldy, lengths, t)
+     * x (B x in, ldx >= in) is the step's input, wx (in x G*H, ldwx >= G*H) is W_ih^T; xg is written, not
+     * read, so its contents on entry do not matter. x must not overlap any output. The other arguments and
+     * the rules are rnn_step's. Tolerance: that of rnn_step, with the input's GEMM in its floor. */
+    int (*rnn_step_input)(void *dev, int cell, size_t B, size_t H, size_t in, recur_ptr x, size_t ldx, recur_ptr wx,
+                          size_t ldwx, recur_ptr h_prev, recur_ptr w, size_t ldw, recur_ptr bias_x, recur_ptr bias_h,
+                          recur_ptr xg, recur_ptr hg, recur_ptr c_prev, recur_ptr c, recur_ptr h, recur_ptr y,
+                          size_t ldy, recur_ptr lengths, size_t t);
+
+    /* ===== end of ABI 1.3 ===== */
 } recur_ops;
 
 /* ---- the backend interface ---------------------------------------------------------------------------- */

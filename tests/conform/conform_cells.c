@@ -262,7 +262,7 @@ static void rnn_bwd_case(ct_case *c, const cell_case *k, const cell_variant *v, 
 static void test_rnn_fwd(void) { RUN_CELL_OP("rnn_fwd", rnn_fwd_variants, rnn_fwd_case); }
 static void test_rnn_bwd(void) { RUN_CELL_OP("rnn_bwd", rnn_bwd_variants, rnn_bwd_case); }
 
-/* ---- rnn_step (ABI 1.2, optional) --------------------------------------------------------------------- */
+/* ---- rnn_step (ABI 1.2) and rnn_step_input (ABI 1.3), optional --------------------------------------------------------------------- */
 
 typedef struct {
     const char *name;
@@ -289,8 +289,11 @@ static const step_variant step_variants[] = {
 
 /* GEMM, biases and cell in one op: every output may differ from the reference by the GEMM's rounding, so
  * all of them get the GEMM's floor, S = H max|h_prev| max|w| + max|xg| + max|bias_x| + max|bias_h| (at
- * least 1, the cells' floor); the cell after it only contracts errors (|derivatives| <= 1). */
-static void rnn_step_case(ct_case *c, const cell_case *k, const step_variant *v, ct_tensor *len) {
+ * least 1, the cells' floor); the cell after it only contracts errors (|derivatives| <= 1).
+ * in > 0: rnn_step_input with an input of width `in` (ldx = in + 1, ldwx = G*H + 3); xg is then written,
+ * not read (NaN on entry), and its term of S is the input GEMM's, in max|x| max|wx|. */
+static void rnn_step_case(ct_case *c, const cell_case *k, const step_variant *v, ct_tensor *len, int with_input,
+                          size_t in) {
     const size_t H = k->H, G = v->cell == RECUR_STEP_LSTM ? 4 : v->cell == RECUR_STEP_GRU ? 3 : 1, GH = G * H;
     const size_t ldw = GH + v->ldw_pad;
     const int gru = v->cell == RECUR_STEP_GRU, lstm = v->cell == RECUR_STEP_LSTM;
@@ -298,45 +301,74 @@ static void rnn_step_case(ct_case *c, const cell_case *k, const step_variant *v,
     ct_tensor *h_prev = cell_rand(c, k, "h_prev", CT_IN, 1, -1, 1);
     ct_tensor *w = ct_mat(c, "w", CT_IN, H, GH, ldw ? ldw : 1);
     ct_rand(w, -ws, ws);
+    ct_tensor *x = NULL, *wx = NULL;
+    if (with_input) { /* x W_x of order 1 too */
+        const float xs = in ? 2.0f / sqrtf((float)in) : 1.0f;
+        x = ct_mat(c, "x", CT_IN, k->B, in, in + 1);
+        wx = ct_mat(c, "wx", CT_IN, in, GH, GH + 3);
+        ct_rand(x, -1, 1);
+        ct_rand(wx, -xs, xs);
+    }
     ct_tensor *bx = v->bias_x ? ct_mat(c, "bias_x", CT_IN, 1, GH, GH ? GH : 1) : NULL;
     ct_tensor *bh = v->bias_h ? ct_mat(c, "bias_h", CT_IN, 1, GH, GH ? GH : 1) : NULL;
     if (bx) ct_rand(bx, -1, 1);
     if (bh) ct_rand(bh, -1, 1);
-    ct_tensor *xg = cell_rand(c, k, "xg", CT_OUT, G, -3, 3);
+    ct_tensor *xg = with_input ? cell_nan(c, k, "xg", G) : cell_rand(c, k, "xg", CT_OUT, G, -3, 3);
     ct_tensor *hg = gru ? cell_nan(c, k, "hg", 3) : NULL; /* beta = 0: never read */
     ct_tensor *c_prev = lstm ? cell_rand(c, k, "c_prev", CT_IN, 1, -2, 2) : NULL;
     ct_tensor *cc = lstm ? cell_nan(c, k, "c", 1) : NULL;
     ct_tensor *h = cell_nan(c, k, "h", 1);
     ct_tensor *y = cell_nan(c, k, "y", AS_Y);
-    double S = (double)H * ct_amax(h_prev) * ct_amax(w) + ct_amax(xg) + (bx ? ct_amax(bx) : 0) + (bh ? ct_amax(bh) : 0);
+    double S = (double)H * ct_amax(h_prev) * ct_amax(w) + (bx ? ct_amax(bx) : 0) + (bh ? ct_amax(bh) : 0);
+    S += with_input ? (double)in * ct_amax(x) * ct_amax(wx) : ct_amax(xg);
     if (S < 1) S = 1;
     ct_tensor *outs[] = {xg, hg, cc, h, y};
     for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++)
         if (outs[i]) ct_tol(outs[i], c->op->rtol, S);
-    CT_RUN(c, recur_op_rnn_step(CT_D, v->cell, k->B, H, CT_P(h_prev), CT_P(w), ldw, CT_P(bx), CT_P(bh), CT_P(xg),
-                                CT_P(hg), CT_P(c_prev), CT_P(cc), CT_P(h), CT_P(y), cell_ldy(k), CT_P(len), k->t));
+    if (with_input)
+        CT_RUN(c, recur_op_rnn_step_input(CT_D, v->cell, k->B, H, in, CT_P(x), in + 1, CT_P(wx), GH + 3, CT_P(h_prev),
+                                          CT_P(w), ldw, CT_P(bx), CT_P(bh), CT_P(xg), CT_P(hg), CT_P(c_prev), CT_P(cc),
+                                          CT_P(h), CT_P(y), cell_ldy(k), CT_P(len), k->t));
+    else
+        CT_RUN(c, recur_op_rnn_step(CT_D, v->cell, k->B, H, CT_P(h_prev), CT_P(w), ldw, CT_P(bx), CT_P(bh), CT_P(xg),
+                                    CT_P(hg), CT_P(c_prev), CT_P(cc), CT_P(h), CT_P(y), cell_ldy(k), CT_P(len), k->t));
 }
 
-static void test_rnn_step(void) {
-    if (!recur_op_available(ct_cfg.dev[CT_TGT], "rnn_step")) {
+/* The cell table's shapes plus, for rnn_step_input, one with more rows than a CPU GEMM's few-rows block
+ * (its batch-reduce path's fallback). */
+static const cell_case step_input_extra = {.B = 150, .H = 19, .t = 2, .lengths = LEN_MIXED, .y = Y_SLOT, .off = 2};
+
+/* The input widths rnn_step_input runs with: none, narrower and wider than H, one over a 512 K block. */
+static size_t step_input_width(size_t i) {
+    static const size_t widths[] = {0, 1, 7, 40, 300, 530};
+    return widths[i % (sizeof widths / sizeof widths[0])];
+}
+
+static void run_step_op(const char *op, int with_input) {
+    if (!recur_op_available(ct_cfg.dev[CT_TGT], op)) {
         /* Optional: a backend with device memory may leave it out, and the core then does without. */
-        printf("\n  rnn_step: not provided by this backend (optional since ABI 1.2): skipped\n");
+        printf("\n  %s: not provided by this backend (optional since ABI %s): skipped\n", op, with_input ? "1.3" : "1.2");
         return;
     }
-    ct_op_begin("rnn_step");
+    ct_op_begin(op);
     for (size_t vi = 0; vi < sizeof step_variants / sizeof step_variants[0]; vi++)
-        for (size_t i = 0; i < N_CELL_CASES; i++) {
+        for (size_t i = 0; i <= N_CELL_CASES; i++) {
             const step_variant *v = &step_variants[vi];
-            const cell_case *k = &cell_cases[i];
+            if (i == N_CELL_CASES && !with_input) break;
+            const cell_case *k = i < N_CELL_CASES ? &cell_cases[i] : &step_input_extra;
             /* h_prev is the GEMM's A (never NULL); the other variants take every other shape, in turn */
             if (k->h_prev_null || (!v->all_shapes && (i + vi) % 2)) continue;
-            ct_case *c = ct_case_begin("%sldw=G*H+%zu B=%zu H=%zu t=%zu off=%zu %s, %s", v->name, v->ldw_pad, k->B,
-                                       k->H, k->t, k->off, len_names[k->lengths], y_names[k->y]);
+            const size_t in = with_input ? step_input_width(i + vi) : 0;
+            ct_case *c = ct_case_begin("%sldw=G*H+%zu B=%zu H=%zu in=%zu t=%zu off=%zu %s, %s", v->name, v->ldw_pad,
+                                       k->B, k->H, in, k->t, k->off, len_names[k->lengths], y_names[k->y]);
             ct_case_offset(c, k->off);
-            rnn_step_case(c, k, v, cell_lengths(c, k));
+            rnn_step_case(c, k, v, cell_lengths(c, k), with_input, in);
             ct_case_end(c);
         }
 }
+
+static void test_rnn_step(void) { run_step_op("rnn_step", 0); }
+static void test_rnn_step_input(void) { run_step_op("rnn_step_input", 1); }
 
 /* ---- select_step --------------------------------------------------------------------------------------- */
 
@@ -398,5 +430,6 @@ CU_TestInfo ct_cells_tests[] = {
     {.pName = "rnn_bwd", .pTestFunc = test_rnn_bwd},
     {.pName = "select_step", .pTestFunc = test_select_step},
     {.pName = "rnn_step", .pTestFunc = test_rnn_step},
+    {.pName = "rnn_step_input", .pTestFunc = test_rnn_step_input},
     CU_TEST_INFO_NULL,
 };
