@@ -52,6 +52,9 @@ typedef struct cpu_gemm_kernel {
     size_t dot_nt_max_m;
     cpu_pack_a_fn pack_a;
     cpu_pack_b_fn pack_b;
+    /* The transpose op on columns [c0, c1) of x: y[c * ldy + r] = x[r * ldx + c], r < rows (NULL: none;
+     * ldy <= INT_MAX). A copy: bit-identical whatever the path. */
+    void (*transpose)(size_t rows, const float *x, size_t ldx, float *y, size_t ldy, size_t c0, size_t c1);
 } cpu_gemm_kernel;
 
 const cpu_gemm_kernel *cpu_gemm_kernel_for(int isa);

@@ -8,6 +8,7 @@
  * Small ops stay on the calling thread: an op is split only when each thread gets at least
  * MIN_CHEAP (memory-bound ops) or MIN_HEAVY (exp/log/sqrt per element) elements.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,12 +100,24 @@ static int c_copy(void *dev, size_t rows, size_t cols, recur_ptr x, size_t ldx, 
     return RECUR_OK;
 }
 
+typedef struct {
+    copy_a m;
+    void (*fn)(size_t rows, const float *x, size_t ldx, float *y, size_t ldy, size_t c0, size_t c1);
+} transpose_a;
 static void transpose_t(void *p, int ith, int nth) {
-    copy_a *a = p;
-    recur_k_transpose(a->rows, a->cols, a->x, a->ldx, a->y, a->ldy, ith, nth);
+    transpose_a *a = p;
+    if (!a->fn) {
+        recur_k_transpose(a->m.rows, a->m.cols, a->m.x, a->m.ldx, a->m.y, a->m.ldy, ith, nth);
+        return;
+    }
+    size_t lo, hi; /* the ref kernel's split: columns of x */
+    recur_k_slice(a->m.cols, ith, nth, &lo, &hi);
+    a->fn(a->m.rows, a->m.x, a->m.ldx, a->m.y, a->m.ldy, lo, hi);
 }
 static int c_transpose(void *dev, size_t rows, size_t cols, recur_ptr x, size_t ldx, recur_ptr y, size_t ldy) {
-    copy_a a = {rows, cols, F(x), ldx, F(y), ldy};
+    cpu_dev *d = dev;
+    transpose_a a = {{rows, cols, F(x), ldx, F(y), ldy}, cpu_gemm_kernel_for(d->isa)->transpose};
+    if (ldy > INT_MAX) a.fn = NULL; /* the SIMD path's panel stride is an int */
     cpu_run_parts(dev, transpose_t, &a, rows * cols, MIN_CHEAP, cols);
     return RECUR_OK;
 }
