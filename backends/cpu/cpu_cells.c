@@ -274,34 +274,45 @@ int cpu_rnn_bwd(void *dev, size_t B, size_t H, int act, recur_ptr h, recur_ptr d
  * A version that fused more — each thread computing the GEMM columns of its own hidden units and the cell
  * on them right away, one parallel section per step — was slower here (infer.medium lost 6 of 6 rounds by
  * ~8%, train.seed001 7 of 10): its short row pieces cost more in the cell kernels than the hand-off saved. */
-/* The cell part of a step, after its GEMM(s): the forward cell task with the biases. */
-static void step_cell(cpu_dev *d, int cell, size_t B, size_t H, recur_ptr h_prev, recur_ptr bias_x, recur_ptr bias_h,
-                      recur_ptr xg, recur_ptr hg, recur_ptr c_prev, recur_ptr c, recur_ptr h, recur_ptr y, size_t ldy,
-                      recur_ptr lengths, size_t t) {
-    cell_a a = {.k = cpu_simd_for(d->isa), .B = B, .H = H, .bh = cpu_f(bias_h), .bx = cpu_f(bias_x),
-                .lengths = cpu_i(lengths), .ldy = ldy, .t = t};
+/* The cell part of a step, after its GEMM(s): the forward cell task with the biases, its arguments in *a. */
+static cpu_task_fn step_cell(cpu_dev *d, int cell, size_t B, size_t H, recur_ptr h_prev, recur_ptr bias_x,
+                             recur_ptr bias_h, recur_ptr xg, recur_ptr hg, recur_ptr c_prev, recur_ptr c, recur_ptr h,
+                             recur_ptr y, size_t ldy, recur_ptr lengths, size_t t, cell_a *a) {
+    *a = (cell_a){.k = cpu_simd_for(d->isa), .B = B, .H = H, .bh = cpu_f(bias_h), .bx = cpu_f(bias_x),
+                  .lengths = cpu_i(lengths), .ldy = ldy, .t = t};
     switch (cell) {
     case RECUR_STEP_LSTM: {
         float *p[] = {cpu_f(xg), cpu_f(c_prev), cpu_f(c), cpu_f(h_prev), cpu_f(h), cpu_f(y)};
-        memcpy(a.p, p, sizeof p);
-        run_cell(d, lstm_fwd_t, &a);
-        break;
+        memcpy(a->p, p, sizeof p);
+        return lstm_fwd_t;
     }
     case RECUR_STEP_GRU: {
         float *p[] = {cpu_f(xg), cpu_f(hg), cpu_f(h_prev), cpu_f(h), cpu_f(y)};
-        memcpy(a.p, p, sizeof p);
-        a.flag = 1; /* reset_after */
-        run_cell(d, gru_fwd_t, &a);
-        break;
+        memcpy(a->p, p, sizeof p);
+        a->flag = 1; /* reset_after */
+        return gru_fwd_t;
     }
     default: {
         float *p[] = {cpu_f(xg), cpu_f(h_prev), cpu_f(h), cpu_f(y)};
-        memcpy(a.p, p, sizeof p);
-        a.flag = cell == RECUR_STEP_RNN_RELU ? RECUR_ACT_RELU : RECUR_ACT_TANH;
-        run_cell(d, rnn_fwd_t, &a);
-        break;
+        memcpy(a->p, p, sizeof p);
+        a->flag = cell == RECUR_STEP_RNN_RELU ? RECUR_ACT_RELU : RECUR_ACT_TANH;
+        return rnn_fwd_t;
     }
     }
+}
+
+/* The step's GEMM terms and then its cell: fused by rows where the terms allow (cpu_sgemm_terms_rows: each
+ * thread's rows of the gates go from its GEMM to its cell in its own cache, one parallel section per step),
+ * else the GEMMs and then the cell task. */
+static int step_run(cpu_dev *d, const char *op, size_t B, size_t GH, const cpu_gemm_term *terms, int nterms,
+                    cpu_task_fn cell_fn, cell_a *a) {
+    const double min_flops = d->split_small ? 0.0 : CPU_GEMM_MIN_FLOPS;
+    int st = cpu_sgemm_terms_rows(d->pool, d->threads, min_flops, d->isa, B, GH, terms, nterms, cell_fn, a);
+    if (st == CPU_GEMM_UNFUSED) {
+        st = cpu_sgemm_terms(d->pool, d->threads, min_flops, d->isa, B, GH, terms, nterms);
+        if (!st) run_cell(d, cell_fn, a);
+    }
+    return st ? cpu_error(RECUR_E_NOMEM, "cpu: %s: out of memory for the GEMM's packing buffers", op) : RECUR_OK;
 }
 
 int cpu_rnn_step(void *dev, int cell, size_t B, size_t H, recur_ptr h_prev, recur_ptr w, size_t ldw, recur_ptr bias_x,
@@ -313,29 +324,29 @@ int cpu_rnn_step(void *dev, int cell, size_t B, size_t H, recur_ptr h_prev, recu
     int st = cpu_ops.gemm(dev, 0, 0, B, G * H, H, 1.0f, h_prev, H, 0, w, ldw, 0, gru ? 0.0f : 1.0f, gru ? hg : xg,
                           G * H, 0, 1);
     if (st) return st;
-    step_cell(dev, cell, B, H, h_prev, bias_x, bias_h, xg, hg, c_prev, c, h, y, ldy, lengths, t);
+    cell_a a;
+    run_cell(dev, step_cell(dev, cell, B, H, h_prev, bias_x, bias_h, xg, hg, c_prev, c, h, y, ldy, lengths, t, &a), &a);
     return RECUR_OK;
 }
 
 /* ---- rnn_step_input: a whole forward step with its input projection ----
- * Both products of the step's gates in one parallel section (cpu_sgemm_pair): x W_x into xg, then h_prev W
- * added to it (LSTM, RNN) or into hg (GRU), column panel by column panel, so that each panel of the gates
- * leaves the cache once; then the cell task, as rnn_step. The results are those of the gemm op followed by
- * rnn_step, bit for bit. */
+ * Both products of the step's gates, x W_x into xg and then h_prev W added to it (LSTM, RNN) or into hg
+ * (GRU), as terms of one batch-reduce GEMM (cpu_sgemm_terms), and the cell, fused by rows (step_run).
+ * The results are those of the gemm op followed by rnn_step, bit for bit. */
 int cpu_rnn_step_input(void *dev, int cell, size_t B, size_t H, size_t in, recur_ptr x, size_t ldx, recur_ptr wx,
                        size_t ldwx, recur_ptr h_prev, recur_ptr w, size_t ldw, recur_ptr bias_x, recur_ptr bias_h,
                        recur_ptr xg, recur_ptr hg, recur_ptr c_prev, recur_ptr c, recur_ptr h, recur_ptr y, size_t ldy,
                        recur_ptr lengths, size_t t) {
-    cpu_dev *d = dev;
     const size_t G = recur_k_step_gates(cell);
     if (!G) return cpu_error(RECUR_E_INVALID, "cpu: rnn_step_input: unknown cell %d (RECUR_STEP_*)", cell);
     const int gru = cell == RECUR_STEP_GRU;
     const size_t GH = G * H;
-    float *acc = gru ? cpu_f(hg) : cpu_f(xg);
-    if (cpu_sgemm_pair(d->pool, d->threads, d->split_small ? 0.0 : CPU_GEMM_MIN_FLOPS, d->isa, B, GH, in, cpu_f(x), ldx,
-                       cpu_f(wx), ldwx, 0.0f, cpu_f(xg), GH, H, cpu_f(h_prev), H, cpu_f(w), ldw, gru ? 0.0f : 1.0f, acc,
-                       GH))
-        return cpu_error(RECUR_E_NOMEM, "cpu: rnn_step_input: out of memory for the GEMM's packing buffers");
-    step_cell(d, cell, B, H, h_prev, bias_x, bias_h, xg, hg, c_prev, c, h, y, ldy, lengths, t);
-    return RECUR_OK;
+    const cpu_gemm_term terms[2] = {
+        {.K = in, .A = cpu_f(x), .lda = ldx, .B = cpu_f(wx), .ldb = ldwx, .beta = 0.0f, .C = cpu_f(xg), .ldc = GH},
+        {.K = H, .A = cpu_f(h_prev), .lda = H, .B = cpu_f(w), .ldb = ldw, .beta = gru ? 0.0f : 1.0f,
+         .C = gru ? cpu_f(hg) : cpu_f(xg), .ldc = GH},
+    };
+    cell_a a;
+    cpu_task_fn fn = step_cell(dev, cell, B, H, h_prev, bias_x, bias_h, xg, hg, c_prev, c, h, y, ldy, lengths, t, &a);
+    return step_run(dev, "rnn_step_input", B, GH, terms, 2, fn, &a);
 }

@@ -184,9 +184,9 @@ typedef struct gemm_plan {
     int dot;        /* M <= kr->dot_nt_max_m, A not transposed, B transposed: dot products, no packing */
     size_t b_off;   /* scratch layout (floats): packed B at 0, packed A at a_off */
     size_t a_off;
-    /* cpu_sgemm_pair: the second product, over the same rows and columns (few rows only); its A is packed
-     * at pair->a_off, its B panels share b_off */
-    const struct gemm_plan *pair;
+    /* cpu_sgemm_terms: the next term, over the same rows and columns (few rows only); its A is packed at
+     * next->a_off, its B panels share b_off */
+    const struct gemm_plan *next;
 } gemm_plan;
 
 enum { SPLIT_BATCH, SPLIT_COLS, SPLIT_ROWS };
@@ -261,20 +261,18 @@ static void gemm_region(const gemm_plan *p, size_t bi, size_t m0, size_t m1, siz
          * thread and matrix (few_rows_pack), and the tiles of the part's columns follow (few_rows_span). */
         const size_t mc = m1 - m0;
         if (!ps->ok || ps->item != bi) {
-            few_rows_pack(p, bi, m0, mc, ws);
-            if (p->pair) few_rows_pack(p->pair, bi, m0, mc, ws);
+            for (const gemm_plan *t = p; t; t = t->next) few_rows_pack(t, bi, m0, mc, ws);
             *ps = (packed_state){.item = bi, .ok = 1};
         }
-        if (!p->pair) {
+        if (!p->next) {
             few_rows_span(p, bi, m0, mc, n0, n1, ws);
             return;
         }
-        /* A pair: both products, one column panel after the other, so that the panel of C (mc x NR) is
-         * still in L1 when the second product adds to it. */
+        /* Terms: all of them, one column panel after the other, so that the panel of C (mc x NR) is still
+         * in L1 when a later term adds to it. */
         for (size_t jr = n0; jr < n1; jr += NR) {
             const size_t je = min_sz(n1, jr + NR);
-            few_rows_span(p, bi, m0, mc, jr, je, ws);
-            few_rows_span(p->pair, bi, m0, mc, jr, je, ws);
+            for (const gemm_plan *t = p; t; t = t->next) few_rows_span(t, bi, m0, mc, jr, je, ws);
         }
         return;
     }
@@ -456,24 +454,90 @@ int cpu_sgemm(cpu_pool *pool, int nth, double min_flops, int isa, int trans_a, i
     return plan_run(&p, pool, nth, min_flops, flops, p.a_off + plan_a_floats(&p));
 }
 
-int cpu_sgemm_pair(cpu_pool *pool, int nth, double min_flops, int isa, size_t M, size_t N, size_t K1,
-                   const float *A1, size_t lda1, const float *B1, size_t ldb1, float beta1, float *C1, size_t ldc1,
-                   size_t K2, const float *A2, size_t lda2, const float *B2, size_t ldb2, float beta2, float *C2,
-                   size_t ldc2) {
-    gemm_plan p, q;
-    plan_init(&p, isa, 0, 0, M, N, K1, 1.0f, A1, lda1, 0, B1, ldb1, 0, beta1, C1, ldc1, 0, 1);
-    plan_init(&q, isa, 0, 0, M, N, K2, 1.0f, A2, lda2, 0, B2, ldb2, 0, beta2, C2, ldc2, 0, 1);
-    if (M == 0 || N == 0 || K1 == 0 || K2 == 0 || !p.few_rows || !q.few_rows) { /* as two products, one by one */
-        int st = cpu_sgemm(pool, nth, min_flops, isa, 0, 0, M, N, K1, 1.0f, A1, lda1, 0, B1, ldb1, 0, beta1, C1, ldc1, 0, 1);
-        return st ? st : cpu_sgemm(pool, nth, min_flops, isa, 0, 0, M, N, K2, 1.0f, A2, lda2, 0, B2, ldb2, 0, beta2, C2,
-                                   ldc2, 0, 1);
+/* Plans for terms over one M x N (cpu_sgemm_terms): 1 when every term takes the few-rows path (then chained,
+ * with their scratch laid out: one B panel buffer for all, then each term's A; *scratch gets the floats),
+ * 0 otherwise. */
+static int terms_plan(gemm_plan *plans, int isa, size_t M, size_t N, const cpu_gemm_term *t, int n,
+                      size_t *scratch) {
+    size_t b_floats = 0;
+    int few = M > 0 && N > 0;
+    for (int i = 0; i < n; i++) {
+        plan_init(&plans[i], isa, 0, 0, M, N, t[i].K, 1.0f, t[i].A, t[i].lda, 0, t[i].B, t[i].ldb, 0, t[i].beta, t[i].C,
+                  t[i].ldc, 0, 1);
+        few = few && t[i].K > 0 && plans[i].few_rows;
+        if (plan_b_floats(&plans[i]) > b_floats) b_floats = plan_b_floats(&plans[i]);
     }
-    /* Scratch: one B panel buffer for both (max), then p's A, then q's A. */
-    const size_t b_floats = plan_b_floats(&p) > plan_b_floats(&q) ? plan_b_floats(&p) : plan_b_floats(&q);
-    p.b_off = q.b_off = 0;
-    p.a_off = round_up(b_floats, 16);
-    q.a_off = p.a_off + round_up(plan_a_floats(&p), 16);
-    p.pair = &q;
-    const double flops = 2.0 * (double)M * (double)N * (double)(K1 + K2);
-    return plan_run(&p, pool, nth, min_flops, flops, q.a_off + plan_a_floats(&q));
+    if (!few) return 0;
+    size_t off = round_up(b_floats, 16);
+    for (int i = 0; i < n; i++) {
+        plans[i].b_off = 0;
+        plans[i].a_off = off;
+        off += round_up(plan_a_floats(&plans[i]), 16);
+        plans[i].next = i + 1 < n ? &plans[i + 1] : NULL;
+    }
+    *scratch = off;
+    return 1;
+}
+
+static double terms_flops(size_t M, size_t N, const cpu_gemm_term *t, int n) {
+    double k = 0.0;
+    for (int i = 0; i < n; i++) k += (double)t[i].K;
+    return 2.0 * (double)M * (double)N * k;
+}
+
+int cpu_sgemm_terms(cpu_pool *pool, int nth, double min_flops, int isa, size_t M, size_t N, const cpu_gemm_term *t,
+                    int n) {
+    gemm_plan plans[CPU_GEMM_TERMS_MAX];
+    size_t scratch = 0;
+    if (n < 1 || n > CPU_GEMM_TERMS_MAX) return EINVAL;
+    if (!terms_plan(plans, isa, M, N, t, n, &scratch)) { /* one by one */
+        for (int i = 0; i < n; i++) {
+            int st = cpu_sgemm(pool, nth, min_flops, isa, 0, 0, M, N, t[i].K, 1.0f, t[i].A, t[i].lda, 0, t[i].B, t[i].ldb,
+                               0, t[i].beta, t[i].C, t[i].ldc, 0, 1);
+            if (st) return st;
+        }
+        return 0;
+    }
+    return plan_run(&plans[0], pool, nth, min_flops, terms_flops(M, N, t, n), scratch);
+}
+
+typedef struct rows_task {
+    const gemm_plan *p;
+    cpu_task_fn then;
+    void *ctx;
+} rows_task;
+
+/* Slice ith of the rows: every term on all columns, then the caller's pass on the same rows. */
+static void terms_rows_task(void *arg, int ith, int nth) {
+    const rows_task *r = arg;
+    const size_t m0 = r->p->M * (size_t)ith / (size_t)nth, m1 = r->p->M * (size_t)(ith + 1) / (size_t)nth;
+    packed_state ps = {0};
+    if (m0 < m1) gemm_region(r->p, 0, m0, m1, 0, r->p->N, cpu_pool_scratch(r->p->pool, ith), &ps);
+    r->then(r->ctx, ith, nth);
+}
+
+int cpu_sgemm_terms_rows(cpu_pool *pool, int nth, double min_flops, int isa, size_t M, size_t N,
+                         const cpu_gemm_term *t, int n, cpu_task_fn then, void *ctx) {
+    gemm_plan plans[CPU_GEMM_TERMS_MAX];
+    size_t scratch = 0;
+    double b_bytes = 0.0; /* every thread reads all of every B */
+    for (int i = 0; i < n && i < CPU_GEMM_TERMS_MAX; i++) b_bytes += (double)t[i].K * (double)N * sizeof(float);
+    if (n < 1 || n > CPU_GEMM_TERMS_MAX || b_bytes > CPU_GEMM_ROWS_MAX_B_BYTES ||
+        !terms_plan(plans, isa, M, N, t, n, &scratch))
+        return CPU_GEMM_UNFUSED;
+    gemm_plan *p = &plans[0];
+    p->pool = pool;
+    if (nth < 1) nth = 1;
+    if (nth > cpu_pool_size(pool)) nth = cpu_pool_size(pool);
+    plan_threads(p, nth, min_flops, terms_flops(M, N, t, n)); /* only its thread count is used */
+    const int nt = (size_t)p->nt < M ? p->nt : (int)M;
+    rows_task r = {.p = p, .then = then, .ctx = ctx};
+    cpu_pool_lock(pool);
+    if (cpu_pool_reserve(pool, scratch * sizeof(float))) {
+        cpu_pool_unlock(pool);
+        return ENOMEM;
+    }
+    cpu_pool_run_locked(pool, terms_rows_task, &r, nt);
+    cpu_pool_unlock(pool);
+    return 0;
 }

@@ -80,16 +80,41 @@ int cpu_sgemm(cpu_pool *pool, int nth, double min_flops, int isa, int trans_a, i
               size_t K, float alpha, const float *A, size_t lda, size_t stride_a, const float *B, size_t ldb, size_t stride_b, float beta,
               float *C, size_t ldc, size_t stride_c, size_t batch);
 
-/* Two products over the same rows and columns, neither transposed, alpha 1:
- *     C1 = A1 B1 + beta1 C1,  then  C2 = A2 B2 + beta2 C2      (A1 M x K1, A2 M x K2; C2 may be C1)
- * in one parallel section when M is small (the few-rows path): each thread packs both A's, and each
- * column panel gets the first product and then the second while its C is in L1, so that with C2 == C1
- * (beta2 = 1) the panel leaves the cache once instead of twice (a batch-reduce GEMM: the recurrent step's
- * x_t W_ih^T + h W_hh^T). Results are those of the two cpu_sgemm calls it stands for, bit for bit: every
- * tile is computed as they compute it. Otherwise it makes those two calls. */
-int cpu_sgemm_pair(cpu_pool *pool, int nth, double min_flops, int isa, size_t M, size_t N, size_t K1,
-                   const float *A1, size_t lda1, const float *B1, size_t ldb1, float beta1, float *C1, size_t ldc1,
-                   size_t K2, const float *A2, size_t lda2, const float *B2, size_t ldb2, float beta2, float *C2,
-                   size_t ldc2);
+/* One term of a sum of products over the same M x N: C = A B + beta C, A (M x K) and B (K x N) neither
+ * transposed, alpha 1. */
+typedef struct cpu_gemm_term {
+    size_t K;
+    const float *A;
+    size_t lda;
+    const float *B;
+    size_t ldb;
+    float beta;
+    float *C;
+    size_t ldc;
+} cpu_gemm_term;
+#define CPU_GEMM_TERMS_MAX 2
+
+/* The terms in order (a later term on the same C with beta 1 adds to an earlier one): the recurrent step's
+ * x_t W_ih^T + h W_hh^T, a batch-reduce GEMM. When every term takes the few-rows path (M small), in one
+ * parallel section over column parts: each thread packs every term's A, and each column panel gets every
+ * term in turn while its C (M x NR) is in L1, so a shared C leaves the cache once. Results are those of
+ * cpu_sgemm called term by term, bit for bit (every tile is computed as it computes it); otherwise it makes
+ * those calls. Returns 0, ENOMEM or EINVAL (n outside 1..CPU_GEMM_TERMS_MAX). */
+int cpu_sgemm_terms(cpu_pool *pool, int nth, double min_flops, int isa, size_t M, size_t N, const cpu_gemm_term *t,
+                    int n);
+
+/* The same split by rows, each thread's rows followed on that thread by then(ctx, i, n): slice i of n is rows
+ * [i M / n, (i + 1) M / n) (recur_k_slice's split), and `then` must read and write only those rows of the
+ * terms' C. Nothing is shared between threads but the B's, so a pass over the rows of C (the recurrent
+ * cell) needs no second parallel section and finds its rows in its own core's cache; each thread packs only
+ * its rows of A. But every thread reads all of every B, so only while they are small: at most
+ * CPU_GEMM_ROWS_MAX_B_BYTES together (2 MiB: inference's per-step terms at medium size; the step of
+ * infer.large, 4 MiB of W_hh^T, ran 2% slower split by rows). Same results as cpu_sgemm_terms. Returns
+ * CPU_GEMM_UNFUSED, having done nothing, when the B's are larger or the terms do not all take the few-rows
+ * path (or one has K = 0): the caller then runs cpu_sgemm_terms and its pass itself. */
+#define CPU_GEMM_UNFUSED (-1)
+#define CPU_GEMM_ROWS_MAX_B_BYTES ((double)(2u << 20))
+int cpu_sgemm_terms_rows(cpu_pool *pool, int nth, double min_flops, int isa, size_t M, size_t N,
+                         const cpu_gemm_term *t, int n, cpu_task_fn then, void *ctx);
 
 #endif
