@@ -57,7 +57,10 @@ static int forward_direction(recur_rnn *r, size_t l, size_t dir, size_t T, size_
     /* Inference may project each step's input at that step, into one reused slot of xg (and of hg) that
      * stays in cache (rnn_internal.h, RNN_STEP_PROJ_MAX_BYTES); nothing after the forward reads xg then. */
     const int per_step = step_op && !training && q->wih_t.buf && recur_rnn_step_projection(r, l, B);
-    /* ... and then, where the backend has rnn_step_input, in the step's own op (both GEMMs in one pass). */
+    /* ... and then, where the backend has them, all steps in one op (rnn_steps_input: the backend may keep its
+     * threads on their own samples across steps), or each step in its own op (rnn_step_input: both GEMMs in
+     * one pass). */
+    const int steps_input = per_step && recur_op_native(d, "rnn_steps_input");
     const int step_input = per_step && recur_op_native(d, "rnn_step_input");
 
     /* All steps' input projection at once: xg (T*B, G*H) = input (T*B, in) W_ih^T (+ biases). */
@@ -93,6 +96,10 @@ static int forward_direction(recur_rnn *r, size_t l, size_t dir, size_t T, size_
         else TRY(recur_op_fill(d, B * H, 0.0f, c_init));
     }
 
+    if (steps_input)
+        return recur_op_rnn_steps_input(d, cell, T, B, H, in, rev, L->input, in, q->wih_t, r->ld_wt, wb, ldb, bias_x,
+                                        bias_h, q->s, cell == RECUR_CELL_LSTM ? q->c : RECUR_NULLPTR, q->xg,
+                                        gru ? q->hg : RECUR_NULLPTR, recur_at(y, dir * P), ldy, r->lengths);
     for (size_t step = 0; step < T; step++) {
         size_t t = rev ? T - 1 - step : step;
         recur_ptr h_prev = recur_at(q->s, prev_index(rev, t) * B * P);

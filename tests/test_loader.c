@@ -115,7 +115,7 @@ static void test_fallback_to_reference(void) {
 }
 
 /* A plugin built against ABI 1.0 (its ops table ends after dropout) loads on this newer host; the host never
- * reads past its table: the later ops (transpose, rnn_step, rnn_step_input) count as empty slots, and on host-addressable
+ * reads past its table: the later ops (transpose, rnn_step, rnn_step_input, rnn_steps_input) count as empty slots, and on host-addressable
  * memory the reference kernels run them. */
 static void test_older_minor_plugin(void) {
     recur_device *d;
@@ -123,6 +123,7 @@ static void test_older_minor_plugin(void) {
     CU_ASSERT_TRUE(recur_op_available(d, "transpose"));
     CU_ASSERT_TRUE(recur_op_available(d, "rnn_step"));
     CU_ASSERT_TRUE(recur_op_available(d, "rnn_step_input"));
+    CU_ASSERT_TRUE(recur_op_available(d, "rnn_steps_input"));
     CU_ASSERT_TRUE(recur_op_available(d, "gemm"));
     CU_ASSERT_FALSE(recur_op_available(d, "no_such_op"));
     recur_ptr x, y;
@@ -155,11 +156,23 @@ static void test_older_minor_plugin(void) {
                     RECUR_OK);
     recur_read(d, out, x, 6);
     CU_ASSERT_DOUBLE_EQUAL(out[4], tanh(1.35), 1e-6);
+    /* and rnn_steps_input over one step: W^T x[0], bias_h x[1], work space x[2], states x[4] (h0) and x[5]:
+     * the same h again */
+    const float steps_in[6] = {2.0f, 0.25f, 0, 0, 0.5f, 0};
+    recur_write(d, x, steps_in, 6);
+    CU_ASSERT_EQUAL(recur_op_rnn_steps_input(d, RECUR_STEP_RNN_TANH, 1, 1, 1, 1, 0, recur_at(y, 0), 1, recur_at(y, 1), 1,
+                                             recur_at(x, 0), 1, RECUR_NULLPTR, recur_at(x, 1), recur_at(x, 4),
+                                             RECUR_NULLPTR, recur_at(x, 2), RECUR_NULLPTR, RECUR_NULLPTR, 1,
+                                             RECUR_NULLPTR),
+                    RECUR_OK);
+    recur_read(d, out, x, 6);
+    CU_ASSERT_DOUBLE_EQUAL(out[5], tanh(1.35), 1e-6);
     const char *names[8];
-    CU_ASSERT_EQUAL(recur_device_fallback_ops(d, names, 8), 3);
+    CU_ASSERT_EQUAL(recur_device_fallback_ops(d, names, 8), 4);
     CU_ASSERT_STRING_EQUAL(names[0], "transpose");
     CU_ASSERT_STRING_EQUAL(names[1], "rnn_step");
     CU_ASSERT_STRING_EQUAL(names[2], "rnn_step_input");
+    CU_ASSERT_STRING_EQUAL(names[3], "rnn_steps_input");
     recur_free(d, x);
     recur_free(d, y);
     recur_device_close(d);

@@ -350,3 +350,97 @@ int cpu_rnn_step_input(void *dev, int cell, size_t B, size_t H, size_t in, recur
     cpu_task_fn fn = step_cell(dev, cell, B, H, h_prev, bias_x, bias_h, xg, hg, c_prev, c, h, y, ldy, lengths, t, &a);
     return step_run(dev, "rnn_step_input", B, GH, terms, 2, fn, &a);
 }
+
+/* ---- rnn_steps_input: every step of one direction, in one parallel section ----
+ * A sample's rows depend only on its own earlier rows, so each thread takes a slice of the samples (the row
+ * split of rnn_step_input) through all T steps: its rows of x_t and h packed, both GEMM terms, the cell,
+ * then the next step, never waiting for the other threads. The per-step join and hand-off are gone; what is
+ * left of the imbalance between cores is paid once per sequence. Where the terms cannot be split by rows
+ * (larger weights, more rows than the few-rows block, no input), the steps run one by one as
+ * rnn_step_input. Results are those of the steps one by one, bit for bit. */
+typedef struct steps_a {
+    cpu_dev *d;
+    int cell, reverse;
+    size_t T, B, H, in, ldx, ldwx, ldw, ldy;
+    recur_ptr x, wx, w, bias_x, bias_h, s, c, xg, hg, y, lengths;
+} steps_a;
+
+static recur_ptr at(recur_ptr p, size_t n) {
+    if (p.buf) p.off += n;
+    return p;
+}
+
+/* Step `step` of the sequence: its time t and the states it reads (i) and writes (o). */
+static void step_slots(const steps_a *a, size_t step, size_t *t, size_t *i, size_t *o) {
+    *t = a->reverse ? a->T - 1 - step : step;
+    *i = a->reverse ? *t + 1 : *t;
+    *o = a->reverse ? *t : *t + 1;
+}
+
+/* The GEMM terms of time t, reading state i (as cpu_rnn_step_input sets them). */
+static void step_terms(const steps_a *a, size_t t, size_t i, cpu_gemm_term *terms) {
+    const size_t GH = recur_k_step_gates(a->cell) * a->H;
+    const int gru = a->cell == RECUR_STEP_GRU;
+    terms[0] = (cpu_gemm_term){.K = a->in, .A = cpu_f(at(a->x, t * a->B * a->ldx)), .lda = a->ldx, .B = cpu_f(a->wx),
+                               .ldb = a->ldwx, .beta = 0.0f, .C = cpu_f(a->xg), .ldc = GH};
+    terms[1] = (cpu_gemm_term){.K = a->H, .A = cpu_f(at(a->s, i * a->B * a->H)), .lda = a->H, .B = cpu_f(a->w),
+                               .ldb = a->ldw, .beta = gru ? 0.0f : 1.0f, .C = gru ? cpu_f(a->hg) : cpu_f(a->xg),
+                               .ldc = GH};
+}
+
+static void steps_t(void *arg, int ith, int nth) {
+    const steps_a *a = arg;
+    const size_t GH = recur_k_step_gates(a->cell) * a->H, BH = a->B * a->H;
+    size_t lo, hi;
+    recur_k_slice(a->B, ith, nth, &lo, &hi);
+    float *ws = cpu_pool_scratch(a->d->pool, ith);
+    for (size_t step = 0; step < a->T; step++) {
+        size_t t, i, o;
+        step_slots(a, step, &t, &i, &o);
+        cpu_gemm_term terms[2];
+        step_terms(a, t, i, terms);
+        cpu_sgemm_terms_rows_run(a->d->isa, a->B, GH, terms, 2, lo, hi, ws);
+        cell_a ca;
+        cpu_task_fn fn = step_cell(a->d, a->cell, a->B, a->H, at(a->s, i * BH), a->bias_x, a->bias_h, a->xg, a->hg,
+                                   at(a->c, i * BH), at(a->c, o * BH), at(a->s, o * BH), at(a->y, t * a->B * a->ldy),
+                                   a->ldy, a->lengths, t, &ca);
+        fn(&ca, ith, nth);
+    }
+}
+
+int cpu_rnn_steps_input(void *dev, int cell, size_t T, size_t B, size_t H, size_t in, int reverse, recur_ptr x,
+                        size_t ldx, recur_ptr wx, size_t ldwx, recur_ptr w, size_t ldw, recur_ptr bias_x,
+                        recur_ptr bias_h, recur_ptr s, recur_ptr c, recur_ptr xg, recur_ptr hg, recur_ptr y, size_t ldy,
+                        recur_ptr lengths) {
+    cpu_dev *d = dev;
+    const size_t G = recur_k_step_gates(cell);
+    if (!G) return cpu_error(RECUR_E_INVALID, "cpu: rnn_steps_input: unknown cell %d (RECUR_STEP_*)", cell);
+    const steps_a a = {.d = d, .cell = cell, .reverse = reverse, .T = T, .B = B, .H = H, .in = in, .ldx = ldx,
+                       .ldwx = ldwx, .ldw = ldw, .ldy = ldy, .x = x, .wx = wx, .w = w, .bias_x = bias_x,
+                       .bias_h = bias_h, .s = s, .c = c, .xg = xg, .hg = hg, .y = y, .lengths = lengths};
+    cpu_gemm_term terms[2];
+    step_terms(&a, 0, 0, terms); /* the shapes, for the plan */
+    size_t scratch = 0;
+    const int nt = T ? cpu_sgemm_terms_rows_plan(d->threads, d->split_small ? 0.0 : CPU_GEMM_MIN_FLOPS, d->isa, B, G * H,
+                                                 terms, 2, &scratch)
+                     : 0;
+    if (nt == 0) { /* step by step */
+        for (size_t step = 0; step < T; step++) {
+            size_t t, i, o;
+            step_slots(&a, step, &t, &i, &o);
+            int st = cpu_rnn_step_input(dev, cell, B, H, in, at(x, t * B * ldx), ldx, wx, ldwx, at(s, i * B * H), w, ldw,
+                                        bias_x, bias_h, xg, hg, at(c, i * B * H), at(c, o * B * H), at(s, o * B * H),
+                                        at(y, t * B * ldy), ldy, lengths, t);
+            if (st) return st;
+        }
+        return RECUR_OK;
+    }
+    cpu_pool_lock(d->pool);
+    if (cpu_pool_reserve(d->pool, scratch * sizeof(float))) {
+        cpu_pool_unlock(d->pool);
+        return cpu_error(RECUR_E_NOMEM, "cpu: rnn_steps_input: out of memory for the GEMM's packing buffers");
+    }
+    cpu_pool_run_locked(d->pool, steps_t, (void *)&a, nt);
+    cpu_pool_unlock(d->pool);
+    return RECUR_OK;
+}

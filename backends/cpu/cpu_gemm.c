@@ -501,6 +501,30 @@ int cpu_sgemm_terms(cpu_pool *pool, int nth, double min_flops, int isa, size_t M
     return plan_run(&plans[0], pool, nth, min_flops, terms_flops(M, N, t, n), scratch);
 }
 
+/* The row split's plans (cpu_sgemm_terms_rows): 0 when the terms cannot be split by rows. */
+static int rows_plan(gemm_plan *plans, int isa, size_t M, size_t N, const cpu_gemm_term *t, int n, size_t *scratch) {
+    double b_bytes = 0.0; /* every thread reads all of every B */
+    for (int i = 0; i < n && i < CPU_GEMM_TERMS_MAX; i++) b_bytes += (double)t[i].K * (double)N * sizeof(float);
+    return n >= 1 && n <= CPU_GEMM_TERMS_MAX && b_bytes <= CPU_GEMM_ROWS_MAX_B_BYTES &&
+           terms_plan(plans, isa, M, N, t, n, scratch);
+}
+
+int cpu_sgemm_terms_rows_plan(int nth, double min_flops, int isa, size_t M, size_t N, const cpu_gemm_term *t, int n,
+                              size_t *scratch_floats) {
+    gemm_plan plans[CPU_GEMM_TERMS_MAX];
+    if (!rows_plan(plans, isa, M, N, t, n, scratch_floats)) return 0;
+    plan_threads(&plans[0], nth < 1 ? 1 : nth, min_flops, terms_flops(M, N, t, n)); /* only its count is used */
+    return (size_t)plans[0].nt < M ? plans[0].nt : (int)M;
+}
+
+void cpu_sgemm_terms_rows_run(int isa, size_t M, size_t N, const cpu_gemm_term *t, int n, size_t m0, size_t m1,
+                              float *ws) {
+    gemm_plan plans[CPU_GEMM_TERMS_MAX];
+    size_t scratch;
+    packed_state ps = {0};
+    if (m0 < m1 && rows_plan(plans, isa, M, N, t, n, &scratch)) gemm_region(&plans[0], 0, m0, m1, 0, N, ws, &ps);
+}
+
 typedef struct rows_task {
     const gemm_plan *p;
     cpu_task_fn then;
@@ -520,11 +544,7 @@ int cpu_sgemm_terms_rows(cpu_pool *pool, int nth, double min_flops, int isa, siz
                          const cpu_gemm_term *t, int n, cpu_task_fn then, void *ctx) {
     gemm_plan plans[CPU_GEMM_TERMS_MAX];
     size_t scratch = 0;
-    double b_bytes = 0.0; /* every thread reads all of every B */
-    for (int i = 0; i < n && i < CPU_GEMM_TERMS_MAX; i++) b_bytes += (double)t[i].K * (double)N * sizeof(float);
-    if (n < 1 || n > CPU_GEMM_TERMS_MAX || b_bytes > CPU_GEMM_ROWS_MAX_B_BYTES ||
-        !terms_plan(plans, isa, M, N, t, n, &scratch))
-        return CPU_GEMM_UNFUSED;
+    if (!rows_plan(plans, isa, M, N, t, n, &scratch)) return CPU_GEMM_UNFUSED;
     gemm_plan *p = &plans[0];
     p->pool = pool;
     if (nth < 1) nth = 1;

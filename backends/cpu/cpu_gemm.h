@@ -116,5 +116,13 @@ int cpu_sgemm_terms(cpu_pool *pool, int nth, double min_flops, int isa, size_t M
 #define CPU_GEMM_ROWS_MAX_B_BYTES ((double)(2u << 20))
 int cpu_sgemm_terms_rows(cpu_pool *pool, int nth, double min_flops, int isa, size_t M, size_t N,
                          const cpu_gemm_term *t, int n, cpu_task_fn then, void *ctx);
+/* The same in pieces, for a caller that runs its own parallel task (several steps in one section): the
+ * thread count cpu_sgemm_terms_rows would use (at most nth), or 0 when the terms cannot be split by rows,
+ * with the scratch each thread needs (floats; cpu_pool_reserve it); then rows [m0, m1) on the calling
+ * thread, scratch at ws. */
+int cpu_sgemm_terms_rows_plan(int nth, double min_flops, int isa, size_t M, size_t N, const cpu_gemm_term *t, int n,
+                              size_t *scratch_floats);
+void cpu_sgemm_terms_rows_run(int isa, size_t M, size_t N, const cpu_gemm_term *t, int n, size_t m0, size_t m1,
+                              float *ws);
 
 #endif

@@ -90,5 +90,9 @@ int cpu_rnn_step_input(void *dev, int cell, size_t B, size_t H, size_t in, recur
                        size_t ldwx, recur_ptr h_prev, recur_ptr w, size_t ldw, recur_ptr bias_x, recur_ptr bias_h,
                        recur_ptr xg, recur_ptr hg, recur_ptr c_prev, recur_ptr c, recur_ptr h, recur_ptr y, size_t ldy,
                        recur_ptr lengths, size_t t);
+int cpu_rnn_steps_input(void *dev, int cell, size_t T, size_t B, size_t H, size_t in, int reverse, recur_ptr x,
+                        size_t ldx, recur_ptr wx, size_t ldwx, recur_ptr w, size_t ldw, recur_ptr bias_x,
+                        recur_ptr bias_h, recur_ptr s, recur_ptr c, recur_ptr xg, recur_ptr hg, recur_ptr y, size_t ldy,
+                        recur_ptr lengths);
 
 #endif

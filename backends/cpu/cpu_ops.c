@@ -742,4 +742,5 @@ const recur_ops cpu_ops = {
     .transpose = c_transpose,
     .rnn_step = cpu_rnn_step,
     .rnn_step_input = cpu_rnn_step_input,
+    .rnn_steps_input = cpu_rnn_steps_input,
 };

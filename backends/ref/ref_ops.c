@@ -187,6 +187,15 @@ static int ref_rnn_step_input(void *dev, int cell, size_t B, size_t H, size_t in
                            F(hg), F(c_prev), F(c), F(h), F(y), ldy, I(lengths), t, 0, 1);
     return RECUR_OK;
 }
+static int ref_rnn_steps_input(void *dev, int cell, size_t T, size_t B, size_t H, size_t in, int reverse, recur_ptr x,
+                               size_t ldx, recur_ptr wx, size_t ldwx, recur_ptr w, size_t ldw, recur_ptr bias_x,
+                               recur_ptr bias_h, recur_ptr s, recur_ptr c, recur_ptr xg, recur_ptr hg, recur_ptr y,
+                               size_t ldy, recur_ptr lengths) {
+    if (!recur_k_step_gates(cell)) return invalid("rnn_steps_input cell (RECUR_STEP_*)", cell);
+    recur_k_rnn_steps_input(cell, T, B, H, in, reverse, F(x), ldx, F(wx), ldwx, F(w), ldw, F(bias_x), F(bias_h), F(s),
+                            F(c), F(xg), F(hg), F(y), ldy, I(lengths), 0, 1);
+    return RECUR_OK;
+}
 static int ref_rnn_bwd(void *dev, size_t B, size_t H, int act, recur_ptr h, recur_ptr dy, size_t ldy, recur_ptr dh,
                        recur_ptr dpre, recur_ptr lengths, size_t t) {
     if (check_rnn_act(act)) return RECUR_E_INVALID;
@@ -298,4 +307,5 @@ const recur_ops recur_ref_ops = {
     .transpose = ref_transpose,
     .rnn_step = ref_rnn_step,
     .rnn_step_input = ref_rnn_step_input,
+    .rnn_steps_input = ref_rnn_steps_input,
 };

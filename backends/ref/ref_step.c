@@ -1,7 +1,8 @@
 /*
  * rnn_step (ABI 1.2): one whole forward step of a recurrent layer, defined as the ops it replaces —
  *   acc (= xg for LSTM and RNN, hg for GRU) = h_prev W + (xg or 0),  acc += bias_h,  xg += bias_x,  cell.
- * rnn_step_input (ABI 1.3): the same step after xg = x W_x (the step's input projection).
+ * rnn_step_input (ABI 1.3): the same step after xg = x W_x (the step's input projection);
+ * rnn_steps_input (ABI 1.3): T such steps, one direction of a layer.
  * Split over samples b like their parts: row b of the GEMMs, the bias adds and the cell read only row b of
  * x, h_prev, xg, hg, c_prev, so each slice runs the kernels on its own rows, in order.
  */
@@ -43,4 +44,17 @@ void recur_k_rnn_step_input(int cell, size_t B, size_t H, size_t in, const float
     const size_t GH = recur_k_step_gates(cell) * H;
     recur_k_gemm(0, 0, B, GH, in, 1.0f, x, ldx, 0, wx, ldwx, 0, 0.0f, xg, GH, 0, 1, ith, nth);
     recur_k_rnn_step(cell, B, H, h_prev, w, ldw, bias_x, bias_h, xg, hg, c_prev, c, h, y, ldy, lengths, t, ith, nth);
+}
+
+void recur_k_rnn_steps_input(int cell, size_t T, size_t B, size_t H, size_t in, int reverse, const float *x, size_t ldx,
+                             const float *wx, size_t ldwx, const float *w, size_t ldw, const float *bias_x,
+                             const float *bias_h, float *s, float *c, float *xg, float *hg, float *y, size_t ldy,
+                             const int32_t *lengths, int ith, int nth) {
+    const size_t BH = B * H;
+    for (size_t step = 0; step < T; step++) {
+        const size_t t = reverse ? T - 1 - step : step, i = reverse ? t + 1 : t, o = reverse ? t : t + 1;
+        recur_k_rnn_step_input(cell, B, H, in, x + t * B * ldx, ldx, wx, ldwx, s + i * BH, w, ldw, bias_x, bias_h, xg, hg,
+                               c ? c + i * BH : NULL, c ? c + o * BH : NULL, s + o * BH, y ? y + t * B * ldy : NULL, ldy,
+                               lengths, t, ith, nth);
+    }
 }

@@ -369,6 +369,22 @@ typedef struct recur_ops {
                           recur_ptr xg, recur_ptr hg, recur_ptr c_prev, recur_ptr c, recur_ptr h, recur_ptr y,
                           size_t ldy, recur_ptr lengths, size_t t);
 
+    /* All T steps of one direction of a recurrent layer's forward pass, each as rnn_step_input, in one call.
+     * A sample's row of every step depends only on its own earlier rows, so a backend may run groups of
+     * samples through all the steps without waiting for the others between steps (one parallel section for
+     * the whole sequence instead of one per step). Defined as, for step = 0 .. T-1, with
+     * t = reverse ? T-1-step : step,  i = reverse ? t+1 : t (the state read),  o = reverse ? t : t+1 (written):
+     *   rnn_step_input(cell, B, H, in, x + t*B*ldx, ldx, wx, ldwx, s + i*B*H, w, ldw, bias_x, bias_h, xg, hg,
+     *                  c + i*B*H, c + o*B*H, s + o*B*H, y + t*B*ldy, ldy, lengths, t)
+     * (pointer + n: n elements further; y NULL stays NULL). s and c (LSTM only, else NULL) hold T+1 states of
+     * B x H: the first step's state i is read (h0, c0), the others written. xg (B x G*H) and hg (GRU only,
+     * B x G*H) are work space, left as the last step leaves them. x (T*B rows at ldx) must not overlap any
+     * output. Tolerance: rnn_step_input's, through T steps (each step's errors reach the next state). */
+    int (*rnn_steps_input)(void *dev, int cell, size_t T, size_t B, size_t H, size_t in, int reverse, recur_ptr x,
+                           size_t ldx, recur_ptr wx, size_t ldwx, recur_ptr w, size_t ldw, recur_ptr bias_x,
+                           recur_ptr bias_h, recur_ptr s, recur_ptr c, recur_ptr xg, recur_ptr hg, recur_ptr y,
+                           size_t ldy, recur_ptr lengths);
+
     /* ===== end of ABI 1.3 ===== */
 } recur_ops;
 

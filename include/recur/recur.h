@@ -167,6 +167,10 @@ int recur_op_rnn_step_input(recur_device *d, int cell, size_t B, size_t H, size_
                             recur_ptr wx, size_t ldwx, recur_ptr h_prev, recur_ptr w, size_t ldw, recur_ptr bias_x,
                             recur_ptr bias_h, recur_ptr xg, recur_ptr hg, recur_ptr c_prev, recur_ptr c, recur_ptr h,
                             recur_ptr y, size_t ldy, recur_ptr lengths, size_t t);
+int recur_op_rnn_steps_input(recur_device *d, int cell, size_t T, size_t B, size_t H, size_t in, int reverse,
+                             recur_ptr x, size_t ldx, recur_ptr wx, size_t ldwx, recur_ptr w, size_t ldw,
+                             recur_ptr bias_x, recur_ptr bias_h, recur_ptr s, recur_ptr c, recur_ptr xg, recur_ptr hg,
+                             recur_ptr y, size_t ldy, recur_ptr lengths);
 
 /* 1 when op `name` (a recur_ops slot name, e.g. "transpose") can run on d: the backend has it, or its memory
  * is host-addressable so the reference kernel stands in; 0 otherwise (or for an unknown name). */

@@ -1,4 +1,5 @@
-/* Conformance: the fused recurrent cells (LSTM, both GRU variants, Elman RNN), rnn_step and select_step. */
+/* Conformance: the fused recurrent cells (LSTM, both GRU variants, Elman RNN), rnn_step, rnn_step_input,
+ * rnn_steps_input and select_step. */
 #include <math.h>
 #include <stdio.h>
 
@@ -370,6 +371,117 @@ static void run_step_op(const char *op, int with_input) {
 static void test_rnn_step(void) { run_step_op("rnn_step", 0); }
 static void test_rnn_step_input(void) { run_step_op("rnn_step_input", 1); }
 
+/* ---- rnn_steps_input (ABI 1.3, optional): T steps of one direction ------------------------------------ */
+
+typedef struct {
+    int cell;            /* RECUR_STEP_* */
+    size_t T, B, H, in;
+    int reverse;
+    int lengths;         /* LEN_NULL, LEN_MIXED (0, T and values between), LEN_ALL_VALID */
+    int y;               /* Y_* */
+    int bias_x, bias_h;
+    size_t ldw_pad, off;
+} steps_case;
+
+static const steps_case steps_cases[] = {
+    {.cell = RECUR_STEP_LSTM, .T = 1, .B = 1, .H = 1, .in = 1, .lengths = LEN_NULL, .y = Y_DENSE, .bias_h = 1},
+    {.cell = RECUR_STEP_LSTM, .T = 0, .B = 3, .H = 4, .in = 2, .y = Y_DENSE, .bias_h = 1},
+    {.cell = RECUR_STEP_LSTM, .T = 4, .B = 3, .H = 17, .in = 5, .lengths = LEN_MIXED, .y = Y_SLOT, .bias_h = 1,
+     .ldw_pad = 16, .off = 3},
+    {.cell = RECUR_STEP_LSTM, .T = 5, .B = 37, .H = 131, .in = 40, .reverse = 1, .lengths = LEN_MIXED, .y = Y_DENSE,
+     .bias_h = 1, .ldw_pad = 16}, /* threaded, split by samples */
+    {.cell = RECUR_STEP_LSTM, .T = 3, .B = 64, .H = 128, .in = 96, .lengths = LEN_ALL_VALID, .y = Y_SLOT, .bias_x = 1,
+     .bias_h = 1, .off = 1},
+    {.cell = RECUR_STEP_GRU, .T = 4, .B = 37, .H = 67, .in = 300, .lengths = LEN_MIXED, .y = Y_SLOT, .bias_x = 1,
+     .bias_h = 1, .ldw_pad = 16, .off = 2},
+    {.cell = RECUR_STEP_GRU, .T = 3, .B = 5, .H = 9, .in = 7, .reverse = 1, .lengths = LEN_NULL, .y = Y_NULL,
+     .bias_x = 1},
+    {.cell = RECUR_STEP_RNN_TANH, .T = 6, .B = 9, .H = 33, .in = 12, .lengths = LEN_MIXED, .y = Y_DENSE, .bias_h = 1},
+    {.cell = RECUR_STEP_RNN_RELU, .T = 3, .B = 17, .H = 3, .in = 2, .reverse = 1, .lengths = LEN_MIXED, .y = Y_SLOT,
+     .bias_h = 1, .ldw_pad = 2},
+    /* step by step on a CPU: more samples than its GEMM's few-rows block; no input */
+    {.cell = RECUR_STEP_LSTM, .T = 3, .B = 150, .H = 19, .in = 11, .lengths = LEN_MIXED, .y = Y_SLOT, .bias_h = 1},
+    {.cell = RECUR_STEP_GRU, .T = 2, .B = 4, .H = 5, .in = 0, .reverse = 1, .lengths = LEN_MIXED, .y = Y_DENSE,
+     .bias_x = 1, .bias_h = 1},
+};
+
+static const char *const steps_cell_names[] = {"rnn_tanh", "rnn_relu", "lstm", "gru"};
+
+/* Each step may differ from the reference by the GEMMs' rounding, and the next step reads that state, so
+ * every output gets T times a step's floor, S = in max|x| max|wx| + H max|h| max|w| + max|bias_x| +
+ * max|bias_h| (at least 1), with max|h| = 1 (the states of these cells and weights stay within [-1, 1]:
+ * relu's are kept small). */
+static void rnn_steps_case(ct_case *c, const steps_case *k) {
+    const size_t T = k->T, B = k->B, H = k->H, in = k->in, BH = B * H;
+    const size_t G = k->cell == RECUR_STEP_LSTM ? 4 : k->cell == RECUR_STEP_GRU ? 3 : 1, GH = G * H;
+    const size_t ldw = GH + k->ldw_pad, ldx = in + 1, ldwx = GH + 3, ldy = k->y == Y_SLOT ? 2 * H + 1 : H;
+    const int gru = k->cell == RECUR_STEP_GRU, lstm = k->cell == RECUR_STEP_LSTM;
+    const float scale = k->cell == RECUR_STEP_RNN_RELU ? 0.5f : 2.0f;
+    const float ws = scale / sqrtf((float)(H ? H : 1)), xs = scale / sqrtf((float)(in ? in : 1));
+    ct_tensor *x = ct_mat(c, "x", CT_IN, T * B, in, ldx);
+    ct_tensor *wx = ct_mat(c, "wx", CT_IN, in, GH, ldwx);
+    ct_tensor *w = ct_mat(c, "w", CT_IN, H, GH, ldw ? ldw : 1);
+    ct_rand(x, -1, 1);
+    ct_rand(wx, -xs, xs);
+    ct_rand(w, -ws, ws);
+    ct_tensor *bx = k->bias_x ? ct_mat(c, "bias_x", CT_IN, 1, GH, GH ? GH : 1) : NULL;
+    ct_tensor *bh = k->bias_h ? ct_mat(c, "bias_h", CT_IN, 1, GH, GH ? GH : 1) : NULL;
+    if (bx) ct_rand(bx, -0.5f, 0.5f);
+    if (bh) ct_rand(bh, -0.5f, 0.5f);
+    /* states: T + 1 slots of B x H, the first step's slot (h0, c0) given, the rest NaN until written */
+    const size_t first = k->reverse ? T : 0;
+    ct_tensor *st = ct_mat(c, "s", CT_OUT, (T + 1) * B, H, H ? H : 1);
+    ct_tensor *cs = lstm ? ct_mat(c, "c", CT_OUT, (T + 1) * B, H, H ? H : 1) : NULL;
+    ct_const(st, NAN);
+    if (cs) ct_const(cs, NAN);
+    for (size_t i = 0; i < BH; i++) {
+        ct_f(st)[first * BH + i] = ct_randf(c, -1, 1);
+        if (cs) ct_f(cs)[first * BH + i] = ct_randf(c, -2, 2);
+    }
+    ct_tensor *xg = ct_mat(c, "xg", CT_OUT, B, GH, GH ? GH : 1);
+    ct_tensor *hg = gru ? ct_mat(c, "hg", CT_OUT, B, GH, GH ? GH : 1) : NULL;
+    ct_const(xg, NAN);
+    if (hg) ct_const(hg, NAN);
+    ct_tensor *y = k->y == Y_NULL ? NULL : ct_mat(c, "y", CT_OUT, T * B, H, ldy ? ldy : 1);
+    if (y) ct_const(y, NAN);
+    ct_tensor *len = NULL;
+    if (k->lengths != LEN_NULL) {
+        len = ct_ints(c, "lengths", B, NULL);
+        for (size_t b = 0; b < B; b++)
+            ct_i(len)[b] = k->lengths == LEN_ALL_VALID ? (int32_t)T + ct_randi(c, 0, 2)
+                           : b % 3 == 0                ? 0
+                           : b % 3 == 1                ? (int32_t)T
+                                                       : ct_randi(c, 0, (int32_t)T + 1);
+    }
+    double S = (double)in * ct_amax(x) * ct_amax(wx) + (double)H * ct_amax(w) + (bx ? ct_amax(bx) : 0) +
+               (bh ? ct_amax(bh) : 0);
+    if (S < 1) S = 1;
+    ct_tensor *outs[] = {st, cs, xg, hg, y};
+    for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++)
+        if (outs[i]) ct_tol(outs[i], c->op->rtol, S * (double)(T ? T : 1));
+    CT_RUN(c, recur_op_rnn_steps_input(CT_D, k->cell, T, B, H, in, k->reverse, CT_P(x), ldx, CT_P(wx), ldwx, CT_P(w),
+                                       ldw, CT_P(bx), CT_P(bh), CT_P(st), CT_P(cs), CT_P(xg), CT_P(hg), CT_P(y), ldy,
+                                       CT_P(len)));
+}
+
+static void test_rnn_steps_input(void) {
+    if (!recur_op_available(ct_cfg.dev[CT_TGT], "rnn_steps_input")) {
+        printf("\n  rnn_steps_input: not provided by this backend (optional since ABI 1.3): skipped\n");
+        return;
+    }
+    ct_op_begin("rnn_steps_input");
+    for (size_t i = 0; i < sizeof steps_cases / sizeof steps_cases[0]; i++) {
+        const steps_case *k = &steps_cases[i];
+        ct_case *c = ct_case_begin("%s T=%zu B=%zu H=%zu in=%zu %s ldw=G*H+%zu%s%s off=%zu %s, %s",
+                                   steps_cell_names[k->cell], k->T, k->B, k->H, k->in, k->reverse ? "reverse" : "forward",
+                                   k->ldw_pad, k->bias_x ? " bias_x" : "", k->bias_h ? " bias_h" : "", k->off,
+                                   len_names[k->lengths], y_names[k->y]);
+        ct_case_offset(c, k->off);
+        rnn_steps_case(c, k);
+        ct_case_end(c);
+    }
+}
+
 /* ---- select_step --------------------------------------------------------------------------------------- */
 
 enum { OTHER_NULL = 0, OTHER_SEPARATE = 1, OTHER_IS_Y = 2 };
@@ -431,5 +543,6 @@ CU_TestInfo ct_cells_tests[] = {
     {.pName = "select_step", .pTestFunc = test_select_step},
     {.pName = "rnn_step", .pTestFunc = test_rnn_step},
     {.pName = "rnn_step_input", .pTestFunc = test_rnn_step_input},
+    {.pName = "rnn_steps_input", .pTestFunc = test_rnn_steps_input},
     CU_TEST_INFO_NULL,
 };

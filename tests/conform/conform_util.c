@@ -53,6 +53,8 @@ ct_op_info ct_ops[] = {
     /* ABI 1.3 (optional) */
     {.name = "rnn_step_input", .suite = "cells", .rtol = 1e-5,
      .floor = "max(1, in max|x| max|wx| + H max|h_prev| max|w| + max|bias_x| + max|bias_h|)"},
+    {.name = "rnn_steps_input", .suite = "cells", .rtol = 1e-5,
+     .floor = "T max(1, in max|x| max|wx| + H max|w| + max|bias_x| + max|bias_h|)"},
 };
 const size_t ct_op_count = sizeof ct_ops / sizeof ct_ops[0];
 
