@@ -329,6 +329,18 @@ int cpu_rnn_step(void *dev, int cell, size_t B, size_t H, recur_ptr h_prev, recu
     return RECUR_OK;
 }
 
+/* The GEMM terms of a step with its input: x W_x into xg, then h_prev W added to it (LSTM, RNN: beta 1) or
+ * into hg (GRU: beta 0). */
+static void input_step_terms(int cell, size_t H, size_t in, const float *x, size_t ldx, const float *wx, size_t ldwx,
+                             const float *h_prev, const float *w, size_t ldw, float *xg, float *hg,
+                             cpu_gemm_term *terms) {
+    const size_t GH = recur_k_step_gates(cell) * H;
+    const int gru = cell == RECUR_STEP_GRU;
+    terms[0] = (cpu_gemm_term){.K = in, .A = x, .lda = ldx, .B = wx, .ldb = ldwx, .beta = 0.0f, .C = xg, .ldc = GH};
+    terms[1] = (cpu_gemm_term){.K = H, .A = h_prev, .lda = H, .B = w, .ldb = ldw, .beta = gru ? 0.0f : 1.0f,
+                               .C = gru ? hg : xg, .ldc = GH};
+}
+
 /* ---- rnn_step_input: a whole forward step with its input projection ----
  * Both products of the step's gates, x W_x into xg and then h_prev W added to it (LSTM, RNN) or into hg
  * (GRU), as terms of one batch-reduce GEMM (cpu_sgemm_terms), and the cell, fused by rows (step_run).
@@ -339,16 +351,12 @@ int cpu_rnn_step_input(void *dev, int cell, size_t B, size_t H, size_t in, recur
                        recur_ptr lengths, size_t t) {
     const size_t G = recur_k_step_gates(cell);
     if (!G) return cpu_error(RECUR_E_INVALID, "cpu: rnn_step_input: unknown cell %d (RECUR_STEP_*)", cell);
-    const int gru = cell == RECUR_STEP_GRU;
-    const size_t GH = G * H;
-    const cpu_gemm_term terms[2] = {
-        {.K = in, .A = cpu_f(x), .lda = ldx, .B = cpu_f(wx), .ldb = ldwx, .beta = 0.0f, .C = cpu_f(xg), .ldc = GH},
-        {.K = H, .A = cpu_f(h_prev), .lda = H, .B = cpu_f(w), .ldb = ldw, .beta = gru ? 0.0f : 1.0f,
-         .C = gru ? cpu_f(hg) : cpu_f(xg), .ldc = GH},
-    };
+    cpu_gemm_term terms[2];
+    input_step_terms(cell, H, in, cpu_f(x), ldx, cpu_f(wx), ldwx, cpu_f(h_prev), cpu_f(w), ldw, cpu_f(xg), cpu_f(hg),
+                     terms);
     cell_a a;
     cpu_task_fn fn = step_cell(dev, cell, B, H, h_prev, bias_x, bias_h, xg, hg, c_prev, c, h, y, ldy, lengths, t, &a);
-    return step_run(dev, "rnn_step_input", B, GH, terms, 2, fn, &a);
+    return step_run(dev, "rnn_step_input", B, G * H, terms, 2, fn, &a);
 }
 
 /* ---- rnn_steps_input: every step of one direction, in one parallel section ----
@@ -377,15 +385,10 @@ static void step_slots(const steps_a *a, size_t step, size_t *t, size_t *i, size
     *o = a->reverse ? *t : *t + 1;
 }
 
-/* The GEMM terms of time t, reading state i (as cpu_rnn_step_input sets them). */
+/* The GEMM terms of time t, reading state i. */
 static void step_terms(const steps_a *a, size_t t, size_t i, cpu_gemm_term *terms) {
-    const size_t GH = recur_k_step_gates(a->cell) * a->H;
-    const int gru = a->cell == RECUR_STEP_GRU;
-    terms[0] = (cpu_gemm_term){.K = a->in, .A = cpu_f(at(a->x, t * a->B * a->ldx)), .lda = a->ldx, .B = cpu_f(a->wx),
-                               .ldb = a->ldwx, .beta = 0.0f, .C = cpu_f(a->xg), .ldc = GH};
-    terms[1] = (cpu_gemm_term){.K = a->H, .A = cpu_f(at(a->s, i * a->B * a->H)), .lda = a->H, .B = cpu_f(a->w),
-                               .ldb = a->ldw, .beta = gru ? 0.0f : 1.0f, .C = gru ? cpu_f(a->hg) : cpu_f(a->xg),
-                               .ldc = GH};
+    input_step_terms(a->cell, a->H, a->in, cpu_f(at(a->x, t * a->B * a->ldx)), a->ldx, cpu_f(a->wx), a->ldwx,
+                     cpu_f(at(a->s, i * a->B * a->H)), cpu_f(a->w), a->ldw, cpu_f(a->xg), cpu_f(a->hg), terms);
 }
 
 static void steps_t(void *arg, int ith, int nth) {
