@@ -107,7 +107,8 @@ int recur_rnn_step_op(const recur_rnn *r) {
 int recur_rnn_step_projection(const recur_rnn *r, size_t l, size_t B) {
     const size_t GH = r->G * r->H, in = r->layer[l].in_size;
     const double weights = (double)(in + r->Hout) * (double)GH * sizeof(float), flops = 2.0 * (double)B * (double)in * (double)GH;
-    return r->d->info.kind == RECUR_DEVICE_CPU && weights <= RNN_STEP_PROJ_MAX_BYTES && flops >= RNN_STEP_PROJ_MIN_FLOPS &&
+    const double min_flops = recur_op_native(r->d, "rnn_steps_input") ? RNN_STEPS_PROJ_MIN_FLOPS : RNN_STEP_PROJ_MIN_FLOPS;
+    return r->d->info.kind == RECUR_DEVICE_CPU && weights <= RNN_STEP_PROJ_MAX_BYTES && flops >= min_flops &&
            recur_op_available(r->d, "transpose") && recur_rnn_step_op(r);
 }
 

@@ -43,9 +43,15 @@ typedef struct rnn_dir {
  *   I = H = 512 (8 MiB): 4% slower (the weights no longer stay in L2);
  *   I = H = 128 (8 MFLOP): 2% slower; B 16 30% slower, GRU B 64 H 64 14% slower (the extra op costs more
  *   than the traffic it saves).
- * So: weights of at most 2 MiB, and at least 16 MFLOP per step's projection. */
+ * So: weights of at most 2 MiB, and at least 16 MFLOP per step's projection. Where the backend runs all steps
+ * in one op (rnn_steps_input), the extra op per step is gone and 2 MFLOP suffice: alternating runs of LSTM /
+ * GRU inference against the projection up front, I = H = 128, B 64: 9% faster, B 16 (2 MFLOP) 8%, GRU B 32
+ * 14%; I = H = 64, B 64 (2 MFLOP) 17%; I = 32, H = 128, B 64 44%; below, GRU I = 32, H = 64 at B 64
+ * (0.8 MFLOP) 30% slower and at B 128 (1.6 MFLOP) 8% slower (a 32-deep product per step costs more than
+ * one deep GEMM up front). */
 #define RNN_STEP_PROJ_MAX_BYTES (2u << 20)
 #define RNN_STEP_PROJ_MIN_FLOPS (1u << 24)
+#define RNN_STEPS_PROJ_MIN_FLOPS (1u << 21)
 typedef struct rnn_layer {
     rnn_dir dir[2];
     size_t in_size;  /* I for layer 0, D*H_out above */
