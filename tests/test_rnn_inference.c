@@ -83,7 +83,8 @@ static int run(int cell, size_t I, size_t H) {
 static void test_inference_matches_training(void) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(harness_device());
     printf("\n");
-    /* Each first layer has at most 2 MiB of weights and at least 16 MFLOP of projection per step. */
+    /* Each first layer has at most 2 MiB of weights and at least 16 MFLOP of projection per step (the core's
+     * bound for one op per step; with rnn_steps_input 2 MFLOP suffice). */
     CU_ASSERT_TRUE(run(RECUR_CELL_LSTM, 256, 256));
     CU_ASSERT_TRUE(run(RECUR_CELL_GRU, 256, 256));
     CU_ASSERT_TRUE(run(RECUR_CELL_RNN_TANH, 512, 512));

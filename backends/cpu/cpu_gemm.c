@@ -501,18 +501,31 @@ int cpu_sgemm_terms(cpu_pool *pool, int nth, double min_flops, int isa, size_t M
     return plan_run(&plans[0], pool, nth, min_flops, terms_flops(M, N, t, n), scratch);
 }
 
-/* The row split's plans (cpu_sgemm_terms_rows): 0 when the terms cannot be split by rows. */
-static int rows_plan(gemm_plan *plans, int isa, size_t M, size_t N, const cpu_gemm_term *t, int n, size_t *scratch) {
+/* The row split's plans (cpu_sgemm_terms_rows): the terms planned for chunks of at most the kernel's MC rows
+ * (each chunk takes the few-rows path, however many rows a thread has), *chunk set; 0 when the terms cannot
+ * be split by rows. */
+static int rows_plan(gemm_plan *plans, int isa, size_t M, size_t N, const cpu_gemm_term *t, int n, size_t *scratch,
+                     size_t *chunk) {
     double b_bytes = 0.0; /* every thread reads all of every B */
     for (int i = 0; i < n && i < CPU_GEMM_TERMS_MAX; i++) b_bytes += (double)t[i].K * (double)N * sizeof(float);
+    *chunk = min_sz(M, cpu_gemm_kernel_for(isa)->mc);
     return n >= 1 && n <= CPU_GEMM_TERMS_MAX && b_bytes <= CPU_GEMM_ROWS_MAX_B_BYTES &&
-           terms_plan(plans, isa, M, N, t, n, scratch);
+           terms_plan(plans, isa, *chunk, N, t, n, scratch);
+}
+
+/* Rows [m0, m1) of the planned terms, chunk by chunk. */
+static void rows_run(const gemm_plan *p, size_t chunk, size_t m0, size_t m1, float *ws) {
+    for (size_t r = m0; r < m1; r += chunk) {
+        packed_state ps = {0};
+        gemm_region(p, 0, r, min_sz(m1, r + chunk), 0, p->N, ws, &ps);
+    }
 }
 
 int cpu_sgemm_terms_rows_plan(int nth, double min_flops, int isa, size_t M, size_t N, const cpu_gemm_term *t, int n,
                               size_t *scratch_floats) {
     gemm_plan plans[CPU_GEMM_TERMS_MAX];
-    if (!rows_plan(plans, isa, M, N, t, n, scratch_floats)) return 0;
+    size_t chunk;
+    if (!rows_plan(plans, isa, M, N, t, n, scratch_floats, &chunk)) return 0;
     plan_threads(&plans[0], nth < 1 ? 1 : nth, min_flops, terms_flops(M, N, t, n)); /* only its count is used */
     return (size_t)plans[0].nt < M ? plans[0].nt : (int)M;
 }
@@ -520,13 +533,13 @@ int cpu_sgemm_terms_rows_plan(int nth, double min_flops, int isa, size_t M, size
 void cpu_sgemm_terms_rows_run(int isa, size_t M, size_t N, const cpu_gemm_term *t, int n, size_t m0, size_t m1,
                               float *ws) {
     gemm_plan plans[CPU_GEMM_TERMS_MAX];
-    size_t scratch;
-    packed_state ps = {0};
-    if (m0 < m1 && rows_plan(plans, isa, M, N, t, n, &scratch)) gemm_region(&plans[0], 0, m0, m1, 0, N, ws, &ps);
+    size_t scratch, chunk;
+    if (m0 < m1 && rows_plan(plans, isa, M, N, t, n, &scratch, &chunk)) rows_run(&plans[0], chunk, m0, m1, ws);
 }
 
 typedef struct rows_task {
     const gemm_plan *p;
+    size_t M, chunk;
     cpu_task_fn then;
     void *ctx;
 } rows_task;
@@ -534,24 +547,23 @@ typedef struct rows_task {
 /* Slice ith of the rows: every term on all columns, then the caller's pass on the same rows. */
 static void terms_rows_task(void *arg, int ith, int nth) {
     const rows_task *r = arg;
-    const size_t m0 = r->p->M * (size_t)ith / (size_t)nth, m1 = r->p->M * (size_t)(ith + 1) / (size_t)nth;
-    packed_state ps = {0};
-    if (m0 < m1) gemm_region(r->p, 0, m0, m1, 0, r->p->N, cpu_pool_scratch(r->p->pool, ith), &ps);
+    const size_t m0 = r->M * (size_t)ith / (size_t)nth, m1 = r->M * (size_t)(ith + 1) / (size_t)nth;
+    rows_run(r->p, r->chunk, m0, m1, cpu_pool_scratch(r->p->pool, ith));
     r->then(r->ctx, ith, nth);
 }
 
 int cpu_sgemm_terms_rows(cpu_pool *pool, int nth, double min_flops, int isa, size_t M, size_t N,
                          const cpu_gemm_term *t, int n, cpu_task_fn then, void *ctx) {
     gemm_plan plans[CPU_GEMM_TERMS_MAX];
-    size_t scratch = 0;
-    if (!rows_plan(plans, isa, M, N, t, n, &scratch)) return CPU_GEMM_UNFUSED;
+    size_t scratch = 0, chunk;
+    if (!rows_plan(plans, isa, M, N, t, n, &scratch, &chunk)) return CPU_GEMM_UNFUSED;
     gemm_plan *p = &plans[0];
     p->pool = pool;
     if (nth < 1) nth = 1;
     if (nth > cpu_pool_size(pool)) nth = cpu_pool_size(pool);
     plan_threads(p, nth, min_flops, terms_flops(M, N, t, n)); /* only its thread count is used */
     const int nt = (size_t)p->nt < M ? p->nt : (int)M;
-    rows_task r = {.p = p, .then = then, .ctx = ctx};
+    rows_task r = {.p = p, .M = M, .chunk = chunk, .then = then, .ctx = ctx};
     cpu_pool_lock(pool);
     if (cpu_pool_reserve(pool, scratch * sizeof(float))) {
         cpu_pool_unlock(pool);

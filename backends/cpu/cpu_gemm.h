@@ -107,11 +107,12 @@ int cpu_sgemm_terms(cpu_pool *pool, int nth, double min_flops, int isa, size_t M
  * [i M / n, (i + 1) M / n) (recur_k_slice's split), and `then` must read and write only those rows of the
  * terms' C. Nothing is shared between threads but the B's, so a pass over the rows of C (the recurrent
  * cell) needs no second parallel section and finds its rows in its own core's cache; each thread packs only
- * its rows of A. But every thread reads all of every B, so only while they are small: at most
+ * its rows of A, in chunks of at most the kernel's MC rows (each chunk on the few-rows path). But every
+ * thread reads all of every B (once per chunk), so only while they are small: at most
  * CPU_GEMM_ROWS_MAX_B_BYTES together (2 MiB: inference's per-step terms at medium size; the step of
  * infer.large, 4 MiB of W_hh^T, ran 2% slower split by rows). Same results as cpu_sgemm_terms. Returns
- * CPU_GEMM_UNFUSED, having done nothing, when the B's are larger or the terms do not all take the few-rows
- * path (or one has K = 0): the caller then runs cpu_sgemm_terms and its pass itself. */
+ * CPU_GEMM_UNFUSED, having done nothing, when the B's are larger or a term has K = 0 (or A too large to
+ * pack whole): the caller then runs cpu_sgemm_terms and its pass itself. */
 #define CPU_GEMM_UNFUSED (-1)
 #define CPU_GEMM_ROWS_MAX_B_BYTES ((double)(2u << 20))
 int cpu_sgemm_terms_rows(cpu_pool *pool, int nth, double min_flops, int isa, size_t M, size_t N,

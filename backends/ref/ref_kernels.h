@@ -15,7 +15,7 @@
  *   transpose                                                               cols (rows of the output)
  *   gemm                                                                    M (rows of C), every batch item
  *   lstm_*, gru_*, rnn_*, select_step                                       B (samples)
- *   rnn_step                                                                B (its gemm, bias and cell parts)
+ *   rnn_step, rnn_step_input, rnn_steps_input                               B (their gemm, bias and cell parts)
  *   embed_fwd                                                               n (ids)
  *   sum_rows, embed_bwd                                                     columns (each output element
  *                                                                           still sums in increasing row order)

@@ -335,9 +335,14 @@ static void rnn_step_case(ct_case *c, const cell_case *k, const step_variant *v,
                                     CT_P(hg), CT_P(c_prev), CT_P(cc), CT_P(h), CT_P(y), cell_ldy(k), CT_P(len), k->t));
 }
 
-/* The cell table's shapes plus, for rnn_step_input, one with more rows than a CPU GEMM's few-rows block
- * (its batch-reduce path's fallback). */
-static const cell_case step_input_extra = {.B = 150, .H = 19, .t = 2, .lengths = LEN_MIXED, .y = Y_SLOT, .off = 2};
+/* The cell table's shapes plus, for rnn_step_input, one with more rows than a CPU GEMM's few-rows block (its
+ * row split then runs in chunks) and one whose weights (2.3 MB) are too large for the row split (both GEMMs
+ * then share one column-split section). */
+static const cell_case step_input_extras[] = {
+    {.B = 150, .H = 19, .t = 2, .lengths = LEN_MIXED, .y = Y_SLOT, .off = 2},
+    {.B = 16, .H = 256, .t = 1, .lengths = LEN_MIXED, .y = Y_DENSE, .off = 1},
+};
+#define N_STEP_INPUT_EXTRAS (sizeof step_input_extras / sizeof step_input_extras[0])
 
 /* The input widths rnn_step_input runs with: none, narrower and wider than H, one over a 512 K block. */
 static size_t step_input_width(size_t i) {
@@ -353,13 +358,13 @@ static void run_step_op(const char *op, int with_input) {
     }
     ct_op_begin(op);
     for (size_t vi = 0; vi < sizeof step_variants / sizeof step_variants[0]; vi++)
-        for (size_t i = 0; i <= N_CELL_CASES; i++) {
+        for (size_t i = 0; i < N_CELL_CASES + N_STEP_INPUT_EXTRAS; i++) {
             const step_variant *v = &step_variants[vi];
-            if (i == N_CELL_CASES && !with_input) break;
-            const cell_case *k = i < N_CELL_CASES ? &cell_cases[i] : &step_input_extra;
+            if (i >= N_CELL_CASES && !with_input) break;
+            const cell_case *k = i < N_CELL_CASES ? &cell_cases[i] : &step_input_extras[i - N_CELL_CASES];
             /* h_prev is the GEMM's A (never NULL); the other variants take every other shape, in turn */
             if (k->h_prev_null || (!v->all_shapes && (i + vi) % 2)) continue;
-            const size_t in = with_input ? step_input_width(i + vi) : 0;
+            const size_t in = !with_input ? 0 : k->H == 256 ? 300 : step_input_width(i + vi);
             ct_case *c = ct_case_begin("%sldw=G*H+%zu B=%zu H=%zu in=%zu t=%zu off=%zu %s, %s", v->name, v->ldw_pad,
                                        k->B, k->H, in, k->t, k->off, len_names[k->lengths], y_names[k->y]);
             ct_case_offset(c, k->off);
@@ -399,8 +404,12 @@ static const steps_case steps_cases[] = {
     {.cell = RECUR_STEP_RNN_TANH, .T = 6, .B = 9, .H = 33, .in = 12, .lengths = LEN_MIXED, .y = Y_DENSE, .bias_h = 1},
     {.cell = RECUR_STEP_RNN_RELU, .T = 3, .B = 17, .H = 3, .in = 2, .reverse = 1, .lengths = LEN_MIXED, .y = Y_SLOT,
      .bias_h = 1, .ldw_pad = 2},
-    /* step by step on a CPU: more samples than its GEMM's few-rows block; no input */
+    /* more samples than a CPU GEMM's few-rows block: a thread's samples in chunks */
     {.cell = RECUR_STEP_LSTM, .T = 3, .B = 150, .H = 19, .in = 11, .lengths = LEN_MIXED, .y = Y_SLOT, .bias_h = 1},
+    {.cell = RECUR_STEP_GRU, .T = 2, .B = 300, .H = 7, .in = 5, .reverse = 1, .lengths = LEN_MIXED, .y = Y_DENSE,
+     .bias_x = 1, .bias_h = 1, .off = 1},
+    /* step by step on a CPU: weights of 2.3 MB (too large to split by samples); no input */
+    {.cell = RECUR_STEP_LSTM, .T = 2, .B = 16, .H = 256, .in = 300, .lengths = LEN_MIXED, .y = Y_DENSE, .bias_h = 1},
     {.cell = RECUR_STEP_GRU, .T = 2, .B = 4, .H = 5, .in = 0, .reverse = 1, .lengths = LEN_MIXED, .y = Y_DENSE,
      .bias_x = 1, .bias_h = 1},
 };
