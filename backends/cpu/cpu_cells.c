@@ -6,7 +6,9 @@
  * code whatever the thread count. The forward tasks also serve rnn_step (at the end of this file), whose
  * biases the row kernels add as they load the pre-activations.
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <string.h>
+#include <time.h>
 
 #include "cpu_internal.h"
 #include "cpu_simd.h"
@@ -371,6 +373,8 @@ typedef struct steps_a {
     int cell, reverse;
     size_t T, B, H, in, ldx, ldwx, ldw, ldy;
     recur_ptr x, wx, w, bias_x, bias_h, s, c, xg, hg, y, lengths;
+    size_t first[CPU_PARTS_MAX_THREADS + 1]; /* thread i takes samples [first[i], first[i + 1]) */
+    double ms[CPU_PARTS_MAX_THREADS];        /* and reports how long it took */
 } steps_a;
 
 static recur_ptr at(recur_ptr p, size_t n) {
@@ -391,23 +395,63 @@ static void step_terms(const steps_a *a, size_t t, size_t i, cpu_gemm_term *term
                      cpu_f(at(a->s, i * a->B * a->H)), cpu_f(a->w), a->ldw, cpu_f(a->xg), cpu_f(a->hg), terms);
 }
 
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
 static void steps_t(void *arg, int ith, int nth) {
-    const steps_a *a = arg;
-    const size_t GH = recur_k_step_gates(a->cell) * a->H, BH = a->B * a->H;
-    size_t lo, hi;
-    recur_k_slice(a->B, ith, nth, &lo, &hi);
+    steps_a *a = arg;
+    const double t0 = now_ms();
+    const size_t GH = recur_k_step_gates(a->cell) * a->H, BH = a->B * a->H, H = a->H;
+    const size_t lo = a->first[ith], hi = a->first[ith + 1], n = hi - lo;
     float *ws = cpu_pool_scratch(a->d->pool, ith);
-    for (size_t step = 0; step < a->T; step++) {
+    (void)nth;
+    for (size_t step = 0; step < a->T && n; step++) {
         size_t t, i, o;
         step_slots(a, step, &t, &i, &o);
         cpu_gemm_term terms[2];
         step_terms(a, t, i, terms);
         cpu_sgemm_terms_rows_run(a->d->isa, a->B, GH, terms, 2, lo, hi, ws);
+        /* the cell on rows [lo, hi) alone: every pointer moved to row lo, n rows, as one slice */
         cell_a ca;
-        cpu_task_fn fn = step_cell(a->d, a->cell, a->B, a->H, at(a->s, i * BH), a->bias_x, a->bias_h, a->xg, a->hg,
-                                   at(a->c, i * BH), at(a->c, o * BH), at(a->s, o * BH), at(a->y, t * a->B * a->ldy),
-                                   a->ldy, a->lengths, t, &ca);
-        fn(&ca, ith, nth);
+        cpu_task_fn fn = step_cell(a->d, a->cell, n, H, at(a->s, i * BH + lo * H), a->bias_x, a->bias_h,
+                                   at(a->xg, lo * GH), at(a->hg, lo * GH), at(a->c, i * BH + lo * H),
+                                   at(a->c, o * BH + lo * H), at(a->s, o * BH + lo * H),
+                                   at(a->y, (t * a->B + lo) * a->ldy), a->ldy, at(a->lengths, lo), t, &ca);
+        fn(&ca, 0, 1);
+    }
+    a->ms[ith] = now_ms() - t0;
+}
+
+/* The samples each of nt threads takes, in proportion to its measured speed (d->steps_speed: samples per
+ * ms, from earlier calls; equal shares at first). The two cores of a shared VM often run at different
+ * speeds for seconds at a time (3-8% apart within one process, measured), and a thread has no other to
+ * hand its surplus to within a sequence, so the split follows them. Which thread computes a sample never
+ * changes its numbers, so results do not depend on this. */
+static void steps_split(cpu_dev *d, steps_a *a, int nt) {
+    if (d->steps_nt != nt) {
+        for (int i = 0; i < nt; i++) d->steps_speed[i] = 1.0;
+        d->steps_nt = nt;
+    }
+    double total = 0.0, acc = 0.0;
+    for (int i = 0; i < nt; i++) total += d->steps_speed[i];
+    a->first[0] = 0;
+    for (int i = 0; i < nt; i++) {
+        acc += d->steps_speed[i];
+        size_t end = i + 1 == nt ? a->B : (size_t)((double)a->B * acc / total + 0.5);
+        if (end < a->first[i] + 1) end = a->first[i] + 1; /* at least one sample each (nt <= B) */
+        if (end + (size_t)(nt - 1 - i) > a->B) end = a->B - (size_t)(nt - 1 - i);
+        a->first[i + 1] = end;
+    }
+}
+
+/* Fold this call's timings into the speeds (an average over the last few calls). */
+static void steps_learn(cpu_dev *d, const steps_a *a, int nt) {
+    for (int i = 0; i < nt; i++) {
+        const double n = (double)(a->first[i + 1] - a->first[i]);
+        if (a->ms[i] > 0.0 && n > 0.0) d->steps_speed[i] = 0.7 * d->steps_speed[i] + 0.3 * (n / a->ms[i]);
     }
 }
 
@@ -418,7 +462,7 @@ int cpu_rnn_steps_input(void *dev, int cell, size_t T, size_t B, size_t H, size_
     cpu_dev *d = dev;
     const size_t G = recur_k_step_gates(cell);
     if (!G) return cpu_error(RECUR_E_INVALID, "cpu: rnn_steps_input: unknown cell %d (RECUR_STEP_*)", cell);
-    const steps_a a = {.d = d, .cell = cell, .reverse = reverse, .T = T, .B = B, .H = H, .in = in, .ldx = ldx,
+    steps_a a = {.d = d, .cell = cell, .reverse = reverse, .T = T, .B = B, .H = H, .in = in, .ldx = ldx,
                        .ldwx = ldwx, .ldw = ldw, .ldy = ldy, .x = x, .wx = wx, .w = w, .bias_x = bias_x,
                        .bias_h = bias_h, .s = s, .c = c, .xg = xg, .hg = hg, .y = y, .lengths = lengths};
     cpu_gemm_term terms[2];
@@ -443,7 +487,9 @@ int cpu_rnn_steps_input(void *dev, int cell, size_t T, size_t B, size_t H, size_
         cpu_pool_unlock(d->pool);
         return cpu_error(RECUR_E_NOMEM, "cpu: rnn_steps_input: out of memory for the GEMM's packing buffers");
     }
-    cpu_pool_run_locked(d->pool, steps_t, (void *)&a, nt);
+    steps_split(d, &a, nt);
+    cpu_pool_run_locked(d->pool, steps_t, &a, nt);
+    steps_learn(d, &a, nt);
     cpu_pool_unlock(d->pool);
     return RECUR_OK;
 }

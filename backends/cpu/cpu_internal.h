@@ -42,6 +42,10 @@ typedef struct cpu_dev {
     int split_small; /* testing knob: split every op over all threads, however small */
     double *partials; /* sum_sq block sums, grown under the pool lock */
     size_t partials_len;
+    /* rnn_steps_input: each thread's speed (samples per ms, an average of recent calls) for steps_nt threads,
+     * which sets its share of the samples (cpu_cells.c); under the pool lock */
+    double steps_speed[CPU_PARTS_MAX_THREADS];
+    int steps_nt;
 } cpu_dev;
 
 /* set_error through the host's services (or just the status when there are none). */
