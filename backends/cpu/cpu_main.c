@@ -21,11 +21,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "cpu_internal.h"
 
 #define DEFAULT_SPIN_US 200
+#define CPU_HUGE_MIN_BYTES ((size_t)4 << 20)
+#define CPU_HUGE_ALIGN ((size_t)2 << 20)
 
 const recur_services *cpu_svc;
 
@@ -112,7 +115,24 @@ int cpu_buf_alloc(void *dev, size_t bytes, recur_buf **out) {
         return cpu_error(RECUR_E_NOMEM, "cpu: cannot allocate %zu bytes (too large)", bytes);
     const size_t rounded = bytes ? (bytes + CPU_ALIGN - 1) / CPU_ALIGN * CPU_ALIGN : CPU_ALIGN;
     recur_buf *b = malloc(sizeof *b);
-    void *data = aligned_alloc(CPU_ALIGN, rounded);
+    void *data = NULL;
+    if (rounded >= CPU_HUGE_MIN_BYTES && rounded <= SIZE_MAX - CPU_HUGE_ALIGN) {
+        /* Large buffers (a sequence's inputs, outputs, states and gates) on 2 MiB boundaries, rounded up to
+         * whole 2 MiB pieces and offered to the kernel as transparent huge pages: whole sequences stream
+         * through them every forward and backward, and with 4 KiB pages every page costs a TLB walk and
+         * stops the hardware prefetcher at its edge. Alternating runs against 4 KiB pages: infer.medium
+         * 0.6-2.7% faster (21 of 26), train.medium 1.6% (4 of 4), infer.large 0-1.6% (3 of 4), seed001
+         * even. Without the rounding (only the whole pieces inside a buffer huge) it measured slower (1 of
+         * 8), for reasons not pinned down. The rounding costs at most 2 MiB per buffer of 4 MiB or more.
+         * Where THP is off, madvise fails harmlessly. */
+        const size_t whole = (rounded + CPU_HUGE_ALIGN - 1) / CPU_HUGE_ALIGN * CPU_HUGE_ALIGN;
+        if (posix_memalign(&data, CPU_HUGE_ALIGN, whole)) data = NULL;
+#ifdef MADV_HUGEPAGE
+        else (void)madvise(data, whole, MADV_HUGEPAGE);
+#endif
+    } else {
+        data = aligned_alloc(CPU_ALIGN, rounded);
+    }
     if (!b || !data) {
         free(b);
         free(data);
