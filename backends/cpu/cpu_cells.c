@@ -265,17 +265,6 @@ int cpu_rnn_bwd(void *dev, size_t B, size_t H, int act, recur_ptr h, recur_ptr d
     return RECUR_OK;
 }
 
-/* ---- rnn_step: a whole forward step ----
- * The step's recurrent GEMM (this backend's SGEMM, as the gemm op runs it), then the forward cell task
- * above with rnn_step's biases: the SIMD row kernels add them as they load the pre-activations, so no pass
- * puts the biases into every step's gates up front (one over all of xg for LSTM and RNN; for GRU one over
- * xg and two over hg, filled with b_hh before its GEMM could accumulate). A small gain, measured on the
- * 2-core development VM against the separate ops (alternating runs, best of 7 samples each): train.seed001
- * faster in 9 of 16 rounds (median 1.50 vs 1.57 ms), infer.medium in 6 of 8 (40.2 vs 40.8 ms).
- *
- * A version that fused more — each thread computing the GEMM columns of its own hidden units and the cell
- * on them right away, one parallel section per step — was slower here (infer.medium lost 6 of 6 rounds by
- * ~8%, train.seed001 7 of 10): its short row pieces cost more in the cell kernels than the hand-off saved. */
 /* The cell part of a step, after its GEMM(s): the forward cell task with the biases, its arguments in *a. */
 static cpu_task_fn step_cell(cpu_dev *d, int cell, size_t B, size_t H, recur_ptr h_prev, recur_ptr bias_x,
                              recur_ptr bias_h, recur_ptr xg, recur_ptr hg, recur_ptr c_prev, recur_ptr c, recur_ptr h,
@@ -317,6 +306,17 @@ static int step_run(cpu_dev *d, const char *op, size_t B, size_t GH, const cpu_g
     return st ? cpu_error(RECUR_E_NOMEM, "cpu: %s: out of memory for the GEMM's packing buffers", op) : RECUR_OK;
 }
 
+/* ---- rnn_step: a whole forward step ----
+ * The step's recurrent GEMM (this backend's SGEMM, as the gemm op runs it), then the forward cell task
+ * above with rnn_step's biases: the SIMD row kernels add them as they load the pre-activations, so no pass
+ * puts the biases into every step's gates up front (one over all of xg for LSTM and RNN; for GRU one over
+ * xg and two over hg, filled with b_hh before its GEMM could accumulate). A small gain, measured on the
+ * 2-core development VM against the separate ops (alternating runs, best of 7 samples each): train.seed001
+ * faster in 9 of 16 rounds (median 1.50 vs 1.57 ms), infer.medium in 6 of 8 (40.2 vs 40.8 ms).
+ *
+ * A version that fused more — each thread computing the GEMM columns of its own hidden units and the cell
+ * on them right away, one parallel section per step — was slower here (infer.medium lost 6 of 6 rounds by
+ * ~8%, train.seed001 7 of 10): its short row pieces cost more in the cell kernels than the hand-off saved. */
 int cpu_rnn_step(void *dev, int cell, size_t B, size_t H, recur_ptr h_prev, recur_ptr w, size_t ldw, recur_ptr bias_x,
                  recur_ptr bias_h, recur_ptr xg, recur_ptr hg, recur_ptr c_prev, recur_ptr c, recur_ptr h, recur_ptr y,
                  size_t ldy, recur_ptr lengths, size_t t) {
@@ -382,13 +382,6 @@ static recur_ptr at(recur_ptr p, size_t n) {
     return p;
 }
 
-/* Step `step` of the sequence: its time t and the states it reads (i) and writes (o). */
-static void step_slots(const steps_a *a, size_t step, size_t *t, size_t *i, size_t *o) {
-    *t = a->reverse ? a->T - 1 - step : step;
-    *i = a->reverse ? *t + 1 : *t;
-    *o = a->reverse ? *t : *t + 1;
-}
-
 /* The GEMM terms of time t, reading state i. */
 static void step_terms(const steps_a *a, size_t t, size_t i, cpu_gemm_term *terms) {
     input_step_terms(a->cell, a->H, a->in, cpu_f(at(a->x, t * a->B * a->ldx)), a->ldx, cpu_f(a->wx), a->ldwx,
@@ -410,7 +403,7 @@ static void steps_t(void *arg, int ith, int nth) {
     (void)nth;
     for (size_t step = 0; step < a->T && n; step++) {
         size_t t, i, o;
-        step_slots(a, step, &t, &i, &o);
+        recur_k_step_slots(a->T, a->reverse, step, &t, &i, &o);
         cpu_gemm_term terms[2];
         step_terms(a, t, i, terms);
         cpu_sgemm_terms_rows_run(a->d->isa, a->B, GH, terms, 2, lo, hi, ws);
@@ -463,8 +456,8 @@ int cpu_rnn_steps_input(void *dev, int cell, size_t T, size_t B, size_t H, size_
     const size_t G = recur_k_step_gates(cell);
     if (!G) return cpu_error(RECUR_E_INVALID, "cpu: rnn_steps_input: unknown cell %d (RECUR_STEP_*)", cell);
     steps_a a = {.d = d, .cell = cell, .reverse = reverse, .T = T, .B = B, .H = H, .in = in, .ldx = ldx,
-                       .ldwx = ldwx, .ldw = ldw, .ldy = ldy, .x = x, .wx = wx, .w = w, .bias_x = bias_x,
-                       .bias_h = bias_h, .s = s, .c = c, .xg = xg, .hg = hg, .y = y, .lengths = lengths};
+                 .ldwx = ldwx, .ldw = ldw, .ldy = ldy, .x = x, .wx = wx, .w = w, .bias_x = bias_x,
+                 .bias_h = bias_h, .s = s, .c = c, .xg = xg, .hg = hg, .y = y, .lengths = lengths};
     cpu_gemm_term terms[2];
     step_terms(&a, 0, 0, terms); /* the shapes, for the plan */
     size_t scratch = 0;
@@ -474,7 +467,7 @@ int cpu_rnn_steps_input(void *dev, int cell, size_t T, size_t B, size_t H, size_
     if (nt == 0) { /* step by step */
         for (size_t step = 0; step < T; step++) {
             size_t t, i, o;
-            step_slots(&a, step, &t, &i, &o);
+            recur_k_step_slots(T, reverse, step, &t, &i, &o);
             int st = cpu_rnn_step_input(dev, cell, B, H, in, at(x, t * B * ldx), ldx, wx, ldwx, at(s, i * B * H), w, ldw,
                                         bias_x, bias_h, xg, hg, at(c, i * B * H), at(c, o * B * H), at(s, o * B * H),
                                         at(y, t * B * ldy), ldy, lengths, t);

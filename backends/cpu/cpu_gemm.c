@@ -521,13 +521,19 @@ static void rows_run(const gemm_plan *p, size_t chunk, size_t m0, size_t m1, flo
     }
 }
 
+/* The threads the row split uses: as many as the work allows (plan_threads' count; its parts are not used),
+ * at most one per row. */
+static int rows_threads(gemm_plan *p, int nth, double min_flops, size_t M, size_t N, const cpu_gemm_term *t, int n) {
+    plan_threads(p, nth < 1 ? 1 : nth, min_flops, terms_flops(M, N, t, n));
+    return (size_t)p->nt < M ? p->nt : (int)M;
+}
+
 int cpu_sgemm_terms_rows_plan(int nth, double min_flops, int isa, size_t M, size_t N, const cpu_gemm_term *t, int n,
                               size_t *scratch_floats) {
     gemm_plan plans[CPU_GEMM_TERMS_MAX];
     size_t chunk;
     if (!rows_plan(plans, isa, M, N, t, n, scratch_floats, &chunk)) return 0;
-    plan_threads(&plans[0], nth < 1 ? 1 : nth, min_flops, terms_flops(M, N, t, n)); /* only its count is used */
-    return (size_t)plans[0].nt < M ? plans[0].nt : (int)M;
+    return rows_threads(&plans[0], nth, min_flops, M, N, t, n);
 }
 
 void cpu_sgemm_terms_rows_run(int isa, size_t M, size_t N, const cpu_gemm_term *t, int n, size_t m0, size_t m1,
@@ -559,10 +565,7 @@ int cpu_sgemm_terms_rows(cpu_pool *pool, int nth, double min_flops, int isa, siz
     if (!rows_plan(plans, isa, M, N, t, n, &scratch, &chunk)) return CPU_GEMM_UNFUSED;
     gemm_plan *p = &plans[0];
     p->pool = pool;
-    if (nth < 1) nth = 1;
-    if (nth > cpu_pool_size(pool)) nth = cpu_pool_size(pool);
-    plan_threads(p, nth, min_flops, terms_flops(M, N, t, n)); /* only its thread count is used */
-    const int nt = (size_t)p->nt < M ? p->nt : (int)M;
+    const int nt = rows_threads(p, nth < cpu_pool_size(pool) ? nth : cpu_pool_size(pool), min_flops, M, N, t, n);
     rows_task r = {.p = p, .M = M, .chunk = chunk, .then = then, .ctx = ctx};
     cpu_pool_lock(pool);
     if (cpu_pool_reserve(pool, scratch * sizeof(float))) {

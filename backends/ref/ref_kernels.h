@@ -118,6 +118,13 @@ void recur_k_rnn_bwd(size_t B, size_t H, int act, const float *h, const float *d
 /* ---- a whole forward step (ref_step.c): split over B ---- */
 /* G, the gate blocks of a recur_step_cell (4, 3 or 1), or 0 for an unknown cell. */
 size_t recur_k_step_gates(int cell);
+/* Step `step` (0 .. T-1) of one direction of a sequence, as rnn_steps_input defines it: its time t, the state
+ * slot it reads (i) and the one it writes (o). */
+static inline void recur_k_step_slots(size_t T, int reverse, size_t step, size_t *t, size_t *i, size_t *o) {
+    *t = reverse ? T - 1 - step : step;
+    *i = reverse ? *t + 1 : *t;
+    *o = reverse ? *t : *t + 1;
+}
 void recur_k_rnn_step(int cell, size_t B, size_t H, const float *h_prev, const float *w, size_t ldw,
                       const float *bias_x, const float *bias_h, float *xg, float *hg, const float *c_prev, float *c,
                       float *h, float *y, size_t ldy, const int32_t *lengths, size_t t, int ith, int nth);

@@ -52,9 +52,10 @@ void recur_k_rnn_steps_input(int cell, size_t T, size_t B, size_t H, size_t in, 
                              const int32_t *lengths, int ith, int nth) {
     const size_t BH = B * H;
     for (size_t step = 0; step < T; step++) {
-        const size_t t = reverse ? T - 1 - step : step, i = reverse ? t + 1 : t, o = reverse ? t : t + 1;
-        recur_k_rnn_step_input(cell, B, H, in, x ? x + t * B * ldx : NULL, ldx, wx, ldwx, s + i * BH, w, ldw, bias_x, bias_h, xg, hg,
-                               c ? c + i * BH : NULL, c ? c + o * BH : NULL, s + o * BH, y ? y + t * B * ldy : NULL, ldy,
-                               lengths, t, ith, nth);
+        size_t t, i, o;
+        recur_k_step_slots(T, reverse, step, &t, &i, &o);
+        recur_k_rnn_step_input(cell, B, H, in, x ? x + t * B * ldx : NULL, ldx, wx, ldwx, s + i * BH, w, ldw, bias_x,
+                               bias_h, xg, hg, c ? c + i * BH : NULL, c ? c + o * BH : NULL, s + o * BH,
+                               y ? y + t * B * ldy : NULL, ldy, lengths, t, ith, nth);
     }
 }

@@ -377,9 +377,10 @@ typedef struct recur_ops {
      *   rnn_step_input(cell, B, H, in, x + t*B*ldx, ldx, wx, ldwx, s + i*B*H, w, ldw, bias_x, bias_h, xg, hg,
      *                  c + i*B*H, c + o*B*H, s + o*B*H, y + t*B*ldy, ldy, lengths, t)
      * (pointer + n: n elements further; a NULL y, or c, stays NULL). s and c (LSTM only, else NULL) hold T+1
-     * states of B x H: the first step's state i is read (h0, c0), the others written. xg (B x G*H) and hg (GRU only,
-     * B x G*H) are work space, left as the last step leaves them. x (T*B rows at ldx; NULL allowed only when
-     * in = 0) must not overlap any output. Tolerance: rnn_step_input's, through T steps (each step's errors reach the next state). */
+     * states of B x H: the first step's state i is read (h0, c0), the others written. xg (B x G*H) and hg
+     * (GRU only, B x G*H) are work space, left as the last step leaves them. x (T*B rows at ldx; NULL allowed
+     * only when in = 0) must not overlap any output. Tolerance: rnn_step_input's, through T steps (each
+     * step's errors reach the next state). */
     int (*rnn_steps_input)(void *dev, int cell, size_t T, size_t B, size_t H, size_t in, int reverse, recur_ptr x,
                            size_t ldx, recur_ptr wx, size_t ldwx, recur_ptr w, size_t ldw, recur_ptr bias_x,
                            recur_ptr bias_h, recur_ptr s, recur_ptr c, recur_ptr xg, recur_ptr hg, recur_ptr y,
