@@ -351,12 +351,7 @@ static size_t step_input_width(size_t i) {
 }
 
 static void run_step_op(const char *op, int with_input) {
-    if (!recur_op_available(ct_cfg.dev[CT_TGT], op)) {
-        /* Optional: a backend with device memory may leave it out, and the core then does without. */
-        printf("\n  %s: not provided by this backend (optional since ABI %s): skipped\n", op, with_input ? "1.3" : "1.2");
-        return;
-    }
-    ct_op_begin(op);
+    if (!ct_optional_op_begin(op, with_input ? "1.3" : "1.2")) return;
     for (size_t vi = 0; vi < sizeof step_variants / sizeof step_variants[0]; vi++)
         for (size_t i = 0; i < N_CELL_CASES + N_STEP_INPUT_EXTRAS; i++) {
             const step_variant *v = &step_variants[vi];
@@ -474,11 +469,7 @@ static void rnn_steps_case(ct_case *c, const steps_case *k) {
 }
 
 static void test_rnn_steps_input(void) {
-    if (!recur_op_available(ct_cfg.dev[CT_TGT], "rnn_steps_input")) {
-        printf("\n  rnn_steps_input: not provided by this backend (optional since ABI 1.3): skipped\n");
-        return;
-    }
-    ct_op_begin("rnn_steps_input");
+    if (!ct_optional_op_begin("rnn_steps_input", "1.3")) return;
     for (size_t i = 0; i < sizeof steps_cases / sizeof steps_cases[0]; i++) {
         const steps_case *k = &steps_cases[i];
         ct_case *c = ct_case_begin("%s T=%zu B=%zu H=%zu in=%zu %s ldw=G*H+%zu%s%s off=%zu %s, %s",

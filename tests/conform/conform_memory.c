@@ -111,12 +111,7 @@ static const copy_case transpose_cases[] = {
 };
 
 static void test_transpose(void) {
-    if (!recur_op_available(ct_cfg.dev[CT_TGT], "transpose")) {
-        /* Optional: a backend with device memory may leave it out, and the core then does without. */
-        printf("\n  transpose: not provided by this backend (optional since ABI 1.1): skipped\n");
-        return;
-    }
-    ct_op_begin("transpose");
+    if (!ct_optional_op_begin("transpose", "1.1")) return;
     for (size_t i = 0; i < sizeof transpose_cases / sizeof transpose_cases[0]; i++) {
         const copy_case *k = &transpose_cases[i];
         ct_case *c = ct_case_begin("rows=%zu cols=%zu ldx=%zu ldy=%zu off=%zu%s", k->rows, k->cols, k->ldx, k->ldy,

@@ -83,6 +83,15 @@ void ct_op_begin(const char *name) {
     if (ct_cfg.verbose) printf("== %s (suite %s)\n", cur_op->name, cur_op->suite);
 }
 
+int ct_optional_op_begin(const char *name, const char *since) {
+    if (!recur_op_available(ct_cfg.dev[CT_TGT], name)) {
+        printf("\n  %s: not provided by this backend (optional since ABI %s): skipped\n", name, since);
+        return 0;
+    }
+    ct_op_begin(name);
+    return 1;
+}
+
 /* ---- generator: splitmix64 -------------------------------------------------------------------------- */
 
 static uint64_t splitmix(uint64_t *s) {

@@ -61,6 +61,9 @@ extern const char *volatile ct_running_case;
 ct_op_info *ct_op_find(const char *name);
 /* Start the test of one op: sets the current op for the cases that follow. */
 void ct_op_begin(const char *name);
+/* ct_op_begin for an optional op (added in ABI `since`): 1 where the target can run it; otherwise 0, after
+ * saying it was skipped (a backend with device memory may leave it out, and the core then does without). */
+int ct_optional_op_begin(const char *name, const char *since);
 
 /* ---- cases and tensors --------------------------------------------------------------------------------- */
 
