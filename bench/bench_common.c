@@ -102,39 +102,93 @@ static void trim(char *s) {
     memmove(s, s + i, strlen(s + i) + 1);
 }
 
-/* The CPU's name from /proc/cpuinfo: "model name" (x86), else "cpu model"/"Hardware"/"cpu" (others). */
+/* Values of /proc/cpuinfo keys for the first processor listed: values[k] gets keys[k]'s value, "" where it
+ * has none. */
+static void cpuinfo_values(const char *const *keys, size_t n, char (*values)[160]) {
+    for (size_t k = 0; k < n; k++) values[k][0] = 0;
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        char *colon = strchr(line, ':');
+        if (!colon) continue;
+        *colon = 0;
+        trim(line);
+        for (size_t k = 0; k < n; k++)
+            if (!values[k][0] && !strcmp(line, keys[k])) {
+                snprintf(values[k], sizeof values[k], "%s", colon + 1);
+                trim(values[k]);
+            }
+    }
+    fclose(f);
+}
+
+/* The CPU's name: "model name" (x86), else "cpu model"/"Hardware"/"cpu" (others). */
 static void cpu_model(char *out, size_t size) {
     static const char *const keys[] = {"model name", "cpu model", "Hardware", "cpu", "Processor"};
-    char best[sizeof keys / sizeof keys[0]][160];
-    memset(best, 0, sizeof best);
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (f) {
-        char line[512];
-        while (fgets(line, sizeof line, f)) {
-            char *colon = strchr(line, ':');
-            if (!colon) continue;
-            *colon = 0;
-            trim(line);
-            for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
-                if (!best[k][0] && !strcmp(line, keys[k])) {
-                    snprintf(best[k], sizeof best[k], "%s", colon + 1);
-                    trim(best[k]);
-                }
-        }
-        fclose(f);
-    }
+    char v[sizeof keys / sizeof keys[0]][160];
+    cpuinfo_values(keys, sizeof keys / sizeof keys[0], v);
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
-        if (best[k][0]) {
-            snprintf(out, size, "%s", best[k]);
+        if (v[k][0]) {
+            snprintf(out, size, "%s", v[k]);
             return;
         }
     snprintf(out, size, "unknown");
+}
+
+/* The design behind the name: x86's family, model and stepping (decimal, as /proc/cpuinfo gives them), or
+ * Arm's implementer and part. */
+static void cpu_id(char *out, size_t size) {
+    static const char *const keys[] = {"cpu family", "model", "stepping", "CPU implementer", "CPU part"};
+    char v[sizeof keys / sizeof keys[0]][160];
+    cpuinfo_values(keys, sizeof keys / sizeof keys[0], v);
+    if (v[0][0] && v[1][0])
+        snprintf(out, size, "family %.16s model %.16s stepping %.16s", v[0], v[1], v[2][0] ? v[2] : "?");
+    else if (v[3][0] && v[4][0])
+        snprintf(out, size, "implementer %.16s part %.16s", v[3], v[4]);
+    else
+        snprintf(out, size, "unknown");
+}
+
+/* One line of a sysfs file, trimmed; "" if unreadable. */
+static void read_line(const char *path, char *out, size_t size) {
+    out[0] = 0;
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    if (!fgets(out, (int)size, f)) out[0] = 0;
+    fclose(f);
+    trim(out);
+}
+
+/* cpu0's caches from /sys/devices/system/cpu/cpu0/cache/index*: level, type and size of each data or
+ * unified cache, in index order ("L1d 48K, L2 1024K, L3 32768K"). */
+static void cpu_caches(char *out, size_t size) {
+    size_t used = 0;
+    out[0] = 0;
+    for (int i = 0; i < 16; i++) {
+        char path[96], level[16], type[32], sz[32];
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
+        read_line(path, level, sizeof level);
+        if (!level[0]) break;
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/type", i);
+        read_line(path, type, sizeof type);
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
+        read_line(path, sz, sizeof sz);
+        if (!strcmp(type, "Instruction") || !sz[0]) continue;
+        int n = snprintf(out + used, size - used, "%sL%s%s %s", used ? ", " : "", level, strcmp(type, "Data") ? "" : "d",
+                         sz);
+        if (n < 0 || (size_t)n >= size - used) break;
+        used += (size_t)n;
+    }
+    if (!used) snprintf(out, size, "unknown");
 }
 
 void bench_machine_probe(bench_machine *m) {
     memset(m, 0, sizeof *m);
     if (gethostname(m->hostname, sizeof m->hostname - 1) != 0) snprintf(m->hostname, sizeof m->hostname, "unknown");
     cpu_model(m->cpu, sizeof m->cpu);
+    cpu_id(m->cpu_id, sizeof m->cpu_id);
+    cpu_caches(m->caches, sizeof m->caches);
     struct utsname u;
     if (uname(&u) == 0) snprintf(m->os, sizeof m->os, "%s %s %s", u.sysname, u.release, u.machine);
     m->cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -152,6 +206,17 @@ void bench_utc_time(char *buf, size_t size) {
 void bench_json_str(FILE *f, const char *key, const char *value, int comma) {
     fprintf(f, "%s\"%s\":", comma ? "," : "", key);
     json_write_string(f, value);
+}
+
+void bench_json_machine(FILE *f, const bench_machine *m) {
+    fputs(",\"machine\":{", f);
+    bench_json_str(f, "hostname", m->hostname, 0);
+    bench_json_str(f, "cpu", m->cpu, 1);
+    bench_json_str(f, "cpu_id", m->cpu_id, 1);
+    bench_json_str(f, "caches", m->caches, 1);
+    bench_json_num(f, "cores", (double)m->cores, 1);
+    bench_json_str(f, "os", m->os, 1);
+    fputc('}', f);
 }
 
 void bench_json_num(FILE *f, const char *key, double v, int comma) {

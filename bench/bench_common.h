@@ -51,11 +51,17 @@ int bench_measure(bench_run_fn run, void *ctx, const bench_method *method, bench
 /* ---- the machine ---------------------------------------------------------------------------------------- */
 typedef struct bench_machine {
     char hostname[128];
-    char cpu[160]; /* /proc/cpuinfo's name for it, "unknown" if none */
-    char os[400];  /* uname: system, release, machine */
-    long cores;    /* online */
+    char cpu[160];    /* /proc/cpuinfo's name for it, "unknown" if none */
+    char cpu_id[96];  /* which design that name stands for: "family 26 model 2 stepping 0" (x86), "implementer
+                       * 0x41 part 0xd0c" (Arm), "unknown" if /proc/cpuinfo has neither. A VM may name two
+                       * generations alike ("AMD EPYC"); this tells them apart */
+    char caches[128]; /* cpu0's data and unified caches, "L1d 48K, L2 1024K, L3 32768K" (sysfs), "unknown" if none */
+    char os[400];     /* uname: system, release, machine */
+    long cores;       /* online */
 } bench_machine;
 void bench_machine_probe(bench_machine *m);
+/* The "machine" object of a result line: ,"machine":{hostname, cpu, cpu_id, caches, cores, os}. */
+void bench_json_machine(FILE *f, const bench_machine *m);
 
 /* The time now in UTC, ISO 8601 ("2024-05-01T12:00:00Z"); "" if unknown. */
 void bench_utc_time(char *buf, size_t size);

@@ -469,9 +469,9 @@ int cli_bench(int argc, char **argv) {
     bench_machine m;
     bench_machine_probe(&m);
     if (!o.json)
-        printf("recur bench %s on %s: %s, %ld core%s, %s\ntimes are per run: median of --repeat samples after "
-               "--warmup runs, queue synchronised; GFLOP/s counts GEMM work (training: 3x forward)\n",
-               RECUR_VERSION_STRING, m.hostname, m.cpu, m.cores, m.cores == 1 ? "" : "s", m.os);
+        printf("recur bench %s on %s: %s (%s; %s), %ld core%s, %s\ntimes are per run: median of --repeat samples "
+               "after --warmup runs, queue synchronised; GFLOP/s counts GEMM work (training: 3x forward)\n",
+               RECUR_VERSION_STRING, m.hostname, m.cpu, m.cpu_id, m.caches, m.cores, m.cores == 1 ? "" : "s", m.os);
 
     int failures = 0;
     if (o.backends) {

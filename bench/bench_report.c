@@ -61,12 +61,7 @@ void bench_print_json(FILE *f, const bench_machine *m, const bench_device_ctx *d
     bench_utc_time(when, sizeof when);
     bench_json_str(f, "time", when, 1);
 
-    fputs(",\"machine\":{", f);
-    bench_json_str(f, "hostname", m->hostname, 0);
-    bench_json_str(f, "cpu", m->cpu, 1);
-    bench_json_num(f, "cores", (double)m->cores, 1);
-    bench_json_str(f, "os", m->os, 1);
-    fputc('}', f);
+    bench_json_machine(f, m);
 
     fputs(",\"backend\":{", f);
     bench_json_str(f, "name", dc->backend_name, 0);

@@ -585,8 +585,10 @@ def main():
         if col not in columns:
             columns.append(col)
     show_dnnl = bool(onednn_lines)
-    print("machine: %s, %s, %s cores; PyTorch configurations: %s; oneDNN configurations: %s" % (
-        machine.get("hostname"), machine.get("cpu"), machine.get("cores"), ", ".join(config_names) or "none",
+    ident = "; ".join(machine[k] for k in ("cpu_id", "caches") if machine.get(k))  # absent in older files
+    print("machine: %s, %s%s, %s cores; PyTorch configurations: %s; oneDNN configurations: %s" % (
+        machine.get("hostname"), machine.get("cpu"), " (%s)" % ident if ident else "", machine.get("cores"),
+        ", ".join(config_names) or "none",
         ", ".join(dnnl_names) if show_dnnl else "none" + (" (%s)" % dnnl_why if dnnl_why else "")))
     if show_dnnl:
         d0 = next((t for t in onednn_lines if "onednn" in t), onednn_lines[0]).get("onednn", {})

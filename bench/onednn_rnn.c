@@ -483,12 +483,8 @@ int main(int argc, char **argv) {
     FILE *out = stdout;
     fputs("{\"schema\":\"recur-bench/1\"", out);
     bench_json_str(out, "time", when, 1);
-    fputs(",\"machine\":{", out);
-    bench_json_str(out, "hostname", mach.hostname, 0);
-    bench_json_str(out, "cpu", mach.cpu, 1);
-    bench_json_num(out, "cores", (double)mach.cores, 1);
-    bench_json_str(out, "os", mach.os, 1);
-    fputs("},\"backend\":{", out);
+    bench_json_machine(out, &mach);
+    fputs(",\"backend\":{", out);
     bench_json_str(out, "name", "onednn", 0);
     bench_json_str(out, "version", version, 1);
     bench_json_str(out, "path", libpath, 1);
