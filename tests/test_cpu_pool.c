@@ -1,10 +1,12 @@
 /*
  * The cpu backend's thread pool under stress: many short tasks of both kinds, on more threads than cores
  * (so workers are often descheduled and arrive late):
- *   - fixed slices (cpu_pool_run_locked): every ith < nth runs exactly once, on its own thread;
+ *   - fixed slices (cpu_pool_run_locked): every ith < nth runs exactly once, on its own worker or, when that
+ *     worker is late, on the caller (which is what more threads than cores brings about here);
  *   - parts with stealing (cpu_pool_run_parts_locked): every part runs exactly once, whoever runs it.
  * Each task counts what ran into its own counters, checked after the call returns.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,13 +19,16 @@ enum { THREADS = 4, TASKS = 20000, MAX_PARTS = 64 };
 typedef struct {
     _Atomic int runs[MAX_PARTS];
     _Atomic int wrong_nth;
+    _Atomic int on_caller; /* slices ith > 0 that the calling thread ran */
     int nth;
+    pthread_t caller;
 } counts;
 
 static void count_t(void *arg, int ith, int nth) {
     counts *c = arg;
     if (nth != c->nth) atomic_fetch_add(&c->wrong_nth, 1);
     if (ith >= 0 && ith < MAX_PARTS) atomic_fetch_add(&c->runs[ith], 1);
+    if (ith > 0 && pthread_equal(pthread_self(), c->caller)) atomic_fetch_add(&c->on_caller, 1);
 }
 
 static void test_pool_stress(void) {
@@ -68,6 +73,22 @@ static void test_pool_stress(void) {
         for (int i = 0; i < 7; i++) bad |= atomic_load(&c.runs[i]) != 1;
     }
     CU_ASSERT_FALSE(bad);
+    /* Late workers: a sleeping worker takes a wake-up (microseconds) to claim its slice, long after the
+     * caller is done with its own empty one, so the caller runs the others itself; each still exactly once. */
+    int on_caller = 0;
+    for (int task = 0; task < 2000 && !bad; task++) {
+        counts c;
+        memset(&c, 0, sizeof c);
+        c.nth = THREADS;
+        c.caller = pthread_self();
+        cpu_pool_lock(p);
+        cpu_pool_run_locked(p, count_t, &c, THREADS);
+        cpu_pool_unlock(p);
+        for (int i = 0; i < THREADS; i++) bad |= atomic_load(&c.runs[i]) != 1;
+        on_caller += atomic_load(&c.on_caller);
+    }
+    CU_ASSERT_FALSE(bad);
+    CU_ASSERT(on_caller > 0);
     cpu_pool_destroy(p);
 }
 

@@ -3,13 +3,17 @@
  *
  * Dispatch: the caller stores fn/ctx, sets `pending` to nth - 1, then publishes one 64-bit word
  * `task` = (generation << 16) | nth with release order. A worker loads that word once (acquire), so it sees
- * a generation and its nth together; workers with ith >= nth skip the task, the others run it and decrement
- * `pending`. fn and ctx are only read by participants, and the caller does not write the next task before
- * `pending` reaches 0, so they never change under a reader.
+ * a generation and its nth together; workers with ith >= nth skip the task. The others claim their slice
+ * (slots[ith].claimed: compare-and-swap from an older generation to this one), run it and decrement
+ * `pending`. The caller, its own slice done, claims every slice still unclaimed and runs it itself, taking
+ * those off `pending`. Exactly one of the two wins each claim; a worker that loses (it came late, or its
+ * word is stale) touches nothing of the task. fn and ctx are only read by claimants, and the caller does not
+ * write the next task before `pending` reaches 0, so they never change under a reader.
  *
  * Waiting: a worker spins (with the CPU's pause hint) for up to spin_us microseconds, then sleeps on a
- * condition variable; the caller signals it only when `sleepers` says someone sleeps. The caller, once its
- * own slice is done, spins on `pending` and yields the CPU if that takes long (an oversubscribed machine).
+ * condition variable; the caller signals it only when `sleepers` says someone sleeps. The caller then spins
+ * on `pending` only briefly before yielding the CPU: the slices left are running, and on an oversubscribed
+ * machine their worker may be waiting for this very core.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cpu_pool.h"
@@ -32,9 +36,15 @@ typedef struct worker {
     int started;
 } worker;
 
+/* Who runs slice ith of a task: the generation of the last task whose slice ith was claimed, by its worker or
+ * by the caller (one cache line each: the worker and the caller race for it). */
+typedef struct slot {
+    _Alignas(CACHE_LINE) _Atomic uint64_t claimed;
+} slot;
+
 struct cpu_pool {
     int n;      /* threads in all, the caller included */
-    int spin_us;
+    _Atomic int spin_us; /* set while workers wait: read and written relaxed */
     /* written by the caller, read by workers */
     _Alignas(CACHE_LINE) _Atomic uint64_t task; /* (generation << 16) | nth */
     cpu_task_fn fn;
@@ -47,6 +57,7 @@ struct cpu_pool {
     pthread_cond_t sleep_cv;
     pthread_mutex_t run_mu; /* one task at a time */
     worker *workers;        /* n - 1 of them */
+    slot *slots;            /* n of them (slot 0 unused: the caller's own slice is never claimed) */
     void **scratch;         /* n buffers, 64-byte aligned */
     size_t scratch_bytes;
 };
@@ -69,7 +80,7 @@ static inline int64_t now_us(void) {
 static uint64_t wait_for_task(cpu_pool *p, uint64_t seen) {
     uint64_t t = atomic_load_explicit(&p->task, memory_order_acquire);
     if (t != seen) return t;
-    const int spin_us = p->spin_us;
+    const int spin_us = atomic_load_explicit(&p->spin_us, memory_order_relaxed);
     if (spin_us > 0) {
         const int64_t until = now_us() + spin_us;
         for (;;) {
@@ -89,6 +100,17 @@ static uint64_t wait_for_task(cpu_pool *p, uint64_t seen) {
     return t;
 }
 
+/* Claim slice ith of task generation gen; 0 if it is taken already (by the caller, because this worker came
+ * late, or this word is stale: a later task has claimed it). Generations only grow, so a claim for an older
+ * task can never succeed once a newer one holds the slot. */
+static int claim(cpu_pool *p, int ith, uint64_t gen) {
+    _Atomic uint64_t *c = &p->slots[ith].claimed;
+    uint64_t cur = atomic_load_explicit(c, memory_order_relaxed);
+    while (cur < gen)
+        if (atomic_compare_exchange_weak_explicit(c, &cur, gen, memory_order_acq_rel, memory_order_relaxed)) return 1;
+    return 0;
+}
+
 static void *worker_main(void *arg) {
     worker *w = arg;
     cpu_pool *p = w->pool;
@@ -99,7 +121,7 @@ static void *worker_main(void *arg) {
         seen = wait_for_task(p, seen);
         if (atomic_load_explicit(&p->stop, memory_order_acquire)) break;
         const int nth = (int)(seen & 0xffff);
-        if (w->ith < nth) {
+        if (w->ith < nth && claim(p, w->ith, seen >> 16)) {
             p->fn(p->ctx, w->ith, nth);
             atomic_fetch_sub_explicit(&p->pending, 1, memory_order_release);
         }
@@ -107,7 +129,8 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
-static void publish(cpu_pool *p, int nth) {
+/* Publish a task for nth threads; returns its generation. */
+static uint64_t publish(cpu_pool *p, int nth) {
     uint64_t t = atomic_load_explicit(&p->task, memory_order_relaxed);
     uint64_t next = (((t >> 16) + 1) << 16) | (uint64_t)nth;
     atomic_store(&p->task, next); /* seq_cst, then the sleepers load below */
@@ -116,6 +139,7 @@ static void publish(cpu_pool *p, int nth) {
         pthread_cond_broadcast(&p->sleep_cv);
         pthread_mutex_unlock(&p->sleep_mu);
     }
+    return next >> 16;
 }
 
 int cpu_pool_create(cpu_pool **out, int nthreads, int spin_us) {
@@ -125,7 +149,7 @@ int cpu_pool_create(cpu_pool **out, int nthreads, int spin_us) {
     if (!p) return ENOMEM;
     memset(p, 0, sizeof *p);
     p->n = nthreads;
-    p->spin_us = spin_us < 0 ? 0 : spin_us;
+    atomic_init(&p->spin_us, spin_us < 0 ? 0 : spin_us);
     atomic_init(&p->task, 0);
     atomic_init(&p->stop, 0);
     atomic_init(&p->pending, 0);
@@ -135,7 +159,10 @@ int cpu_pool_create(cpu_pool **out, int nthreads, int spin_us) {
     pthread_mutex_init(&p->run_mu, NULL);
     p->scratch = calloc((size_t)nthreads, sizeof *p->scratch);
     p->workers = nthreads > 1 ? calloc((size_t)nthreads - 1, sizeof *p->workers) : NULL;
-    if (!p->scratch || (nthreads > 1 && !p->workers)) {
+    p->slots = aligned_alloc(CACHE_LINE, sizeof *p->slots * (size_t)nthreads);
+    if (p->slots)
+        for (int i = 0; i < nthreads; i++) atomic_init(&p->slots[i].claimed, 0);
+    if (!p->scratch || !p->slots || (nthreads > 1 && !p->workers)) {
         cpu_pool_destroy(p);
         return ENOMEM;
     }
@@ -173,12 +200,15 @@ void cpu_pool_destroy(cpu_pool *p) {
     pthread_mutex_destroy(&p->sleep_mu);
     pthread_cond_destroy(&p->sleep_cv);
     pthread_mutex_destroy(&p->run_mu);
+    free(p->slots);
     free(p);
 }
 
 int cpu_pool_size(const cpu_pool *p) { return p->n; }
-void cpu_pool_set_spin(cpu_pool *p, int spin_us) { p->spin_us = spin_us < 0 ? 0 : spin_us; }
-int cpu_pool_spin(const cpu_pool *p) { return p->spin_us; }
+void cpu_pool_set_spin(cpu_pool *p, int spin_us) {
+    atomic_store_explicit(&p->spin_us, spin_us < 0 ? 0 : spin_us, memory_order_relaxed);
+}
+int cpu_pool_spin(const cpu_pool *p) { return atomic_load_explicit(&p->spin_us, memory_order_relaxed); }
 
 void cpu_pool_lock(cpu_pool *p) { pthread_mutex_lock(&p->run_mu); }
 void cpu_pool_unlock(cpu_pool *p) { pthread_mutex_unlock(&p->run_mu); }
@@ -192,10 +222,24 @@ void cpu_pool_run_locked(cpu_pool *p, cpu_task_fn fn, void *ctx, int nth) {
     p->fn = fn;
     p->ctx = ctx;
     atomic_store_explicit(&p->pending, nth - 1, memory_order_relaxed);
-    publish(p, nth);
+    const uint64_t gen = publish(p, nth);
     fn(ctx, 0, nth);
+    /* Slices whose worker has not claimed them by now, the caller runs itself. A worker that is still
+     * asleep, or descheduled because the machine has more runnable threads than cores, would otherwise
+     * hold up every op until the OS runs it (measured: a 2-thread training step of the seeds/001 model took
+     * 3-45 ms instead of 1.3 while one other process was busy). A worker that is merely slower to start
+     * had the caller's whole slice to claim its own. Which thread runs a slice never changes its result. */
+    int left = nth - 1;
+    for (int i = 1; i < nth; i++)
+        if (claim(p, i, gen)) {
+            fn(ctx, i, nth);
+            left--;
+        }
+    if (left < nth - 1) atomic_fetch_sub_explicit(&p->pending, nth - 1 - left, memory_order_relaxed);
+    /* Then wait for the slices workers claimed: spin briefly (they are running), then yield, so that a
+     * worker sharing this core gets it. */
     for (unsigned spins = 0; atomic_load_explicit(&p->pending, memory_order_acquire) != 0; spins++) {
-        if (spins < 1u << 16) cpu_relax();
+        if (spins < 1u << 12) cpu_relax();
         else sched_yield();
     }
 }

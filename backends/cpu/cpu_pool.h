@@ -2,7 +2,10 @@
  * A persistent thread pool for the cpu backend.
  *
  * cpu_pool_run(pool, fn, ctx, nth) calls fn(ctx, ith, nth) once for every ith < nth: ith 0 on the calling
- * thread, the others on the pool's workers, and returns when all of them have returned. The workers are
+ * thread, each other ith on its worker, or on the calling thread when that worker has not taken it up by the
+ * time the caller is done with its own (asleep, or descheduled on a machine with more runnable threads than
+ * cores), and returns when all of them have returned. fn must not depend on which thread runs an ith (it
+ * may use cpu_pool_scratch(pool, ith), which goes with the ith), nor wait for another ith. The workers are
  * created once, at cpu_pool_create; between tasks they spin for a short while (spin_us) and then sleep on a
  * condition variable, so a burst of small ops costs no thread creation and, usually, no system call.
  *
