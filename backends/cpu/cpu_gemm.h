@@ -32,6 +32,10 @@ typedef void (*cpu_ukernel_fn)(size_t kc, const float *a, const float *b, float 
 /* The same tile with B read in place: op(B) row k at b + k * ldb, nr valid columns (not transposed only). */
 typedef void (*cpu_ukernel_direct_fn)(size_t kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc,
                                       int mr, int nr, float alpha, float beta);
+/* The same tile with A read in place (row i, column k at a + i * lda + k; not transposed) and B packed
+ * (ldb 0) or, as for the direct kernel, in place. */
+typedef void (*cpu_ukernel_a_fn)(size_t kc, const float *a, size_t lda, const float *b, size_t ldb, float *c,
+                                 size_t ldc, int mr, int nr, float alpha, float beta);
 /* Pack rows [0, mc) x columns [0, kc) of op(A) (A already offset to the block's first element) into
  * ceil(mc / MR) micro-panels of MR x kc; rows past mc are zero. */
 typedef void (*cpu_pack_a_fn)(size_t mc, size_t kc, const float *A, size_t lda, int trans, float *dst);
@@ -46,6 +50,7 @@ typedef struct cpu_gemm_kernel {
     size_t kc_whole;      /* K up to this is one K block (0: kc) */
     cpu_ukernel_fn ukernel;
     cpu_ukernel_direct_fn ukernel_direct; /* NULL: always pack B */
+    cpu_ukernel_a_fn ukernel_a;           /* NULL: always pack A */
     /* C = alpha A B^T + beta C for M <= dot_nt_max_m rows, columns [n0, n1), by dot products (NULL: none) */
     void (*dot_nt)(size_t M, size_t n0, size_t n1, size_t K, float alpha, const float *A, size_t lda, const float *B,
                    size_t ldb, float beta, float *C, size_t ldc);

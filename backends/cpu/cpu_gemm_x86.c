@@ -73,7 +73,7 @@ static ALWAYS_INLINE T512 void st512m(float *ci, __m512 x0, __m512 x1, __m512 va
 #define R512_DECL(i) __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = _mm512_setzero_ps();
 #define R512_FMA(i)                                                                                          \
     if (MR > i) {                                                                                            \
-        const __m512 ai = _mm512_set1_ps(a[i]);                                                              \
+        const __m512 ai = _mm512_set1_ps(da ? a[i * lda] : a[i]);                                            \
         c##i##0 = _mm512_fmadd_ps(ai, b0, c##i##0);                                                          \
         c##i##1 = _mm512_fmadd_ps(ai, b1, c##i##1);                                                          \
     }
@@ -90,8 +90,9 @@ static ALWAYS_INLINE T512 void st512m(float *ci, __m512 x0, __m512 x1, __m512 va
 
 /* direct (a compile-time constant): B is op(B) itself, row k at b + k * bs (unaligned, nr columns valid; a
  * partial panel is read with masked loads); else B is a packed panel (bs = 32, aligned, zero-padded). */
-static ALWAYS_INLINE T512 void k512_body(const int MR, const int direct, size_t kc, const float *a, const float *b,
-                                         size_t bs, float *c, size_t ldc, int nr, float alpha, float beta) {
+static ALWAYS_INLINE T512 void k512_body(const int MR, const int direct, const int da, size_t kc, const float *a,
+                                         size_t lda, const float *b, size_t bs, float *c, size_t ldc, int nr,
+                                         float alpha, float beta) {
     R512_ALL(R512_DECL)
     R512_ALL(R512_PF)
     const __mmask16 m0 = (__mmask16)(nr >= 16 ? 0xffff : (1u << nr) - 1);
@@ -101,14 +102,14 @@ static ALWAYS_INLINE T512 void k512_body(const int MR, const int direct, size_t 
             const __m512 b0 = direct ? _mm512_loadu_ps(b) : _mm512_load_ps(b);
             const __m512 b1 = direct ? _mm512_loadu_ps(b + 16) : _mm512_load_ps(b + 16);
             R512_ALL(R512_FMA)
-            a += K512_MR;
+            a += da ? 1 : K512_MR;
             b += bs;
         }
     } else {
         for (size_t k = 0; k < kc; k++) {
             const __m512 b0 = _mm512_maskz_loadu_ps(m0, b), b1 = _mm512_maskz_loadu_ps(m1, b + 16);
             R512_ALL(R512_FMA)
-            a += K512_MR;
+            a += da ? 1 : K512_MR;
             b += bs;
         }
     }
@@ -121,30 +122,40 @@ static ALWAYS_INLINE T512 void k512_body(const int MR, const int direct, size_t 
     }
 }
 
-#define K512_CASES(direct, bs)                                                                 \
-    switch (mr) {                                                                              \
-    case 12: k512_body(12, direct, kc, a, b, bs, c, ldc, nr, alpha, beta); break;              \
-    case 11: k512_body(11, direct, kc, a, b, bs, c, ldc, nr, alpha, beta); break;              \
-    case 10: k512_body(10, direct, kc, a, b, bs, c, ldc, nr, alpha, beta); break;              \
-    case 9: k512_body(9, direct, kc, a, b, bs, c, ldc, nr, alpha, beta); break;                \
-    case 8: k512_body(8, direct, kc, a, b, bs, c, ldc, nr, alpha, beta); break;                \
-    case 7: k512_body(7, direct, kc, a, b, bs, c, ldc, nr, alpha, beta); break;                \
-    case 6: k512_body(6, direct, kc, a, b, bs, c, ldc, nr, alpha, beta); break;                \
-    case 5: k512_body(5, direct, kc, a, b, bs, c, ldc, nr, alpha, beta); break;                \
-    case 4: k512_body(4, direct, kc, a, b, bs, c, ldc, nr, alpha, beta); break;                \
-    case 3: k512_body(3, direct, kc, a, b, bs, c, ldc, nr, alpha, beta); break;                \
-    case 2: k512_body(2, direct, kc, a, b, bs, c, ldc, nr, alpha, beta); break;                \
-    default: k512_body(1, direct, kc, a, b, bs, c, ldc, nr, alpha, beta); break;               \
+#define K512_CASES(direct, da, lda, bs)                                                                 \
+    switch (mr) {                                                                                       \
+    case 12: k512_body(12, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;              \
+    case 11: k512_body(11, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;              \
+    case 10: k512_body(10, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;              \
+    case 9: k512_body(9, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;                \
+    case 8: k512_body(8, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;                \
+    case 7: k512_body(7, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;                \
+    case 6: k512_body(6, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;                \
+    case 5: k512_body(5, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;                \
+    case 4: k512_body(4, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;                \
+    case 3: k512_body(3, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;                \
+    case 2: k512_body(2, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;                \
+    default: k512_body(1, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;               \
     }
 
 static T512 void k512(size_t kc, const float *a, const float *b, float *c, size_t ldc, int mr, int nr, float alpha,
                       float beta) {
-    K512_CASES(0, K512_NR)
+    K512_CASES(0, 0, 0, K512_NR)
 }
 
 static T512 void k512_direct(size_t kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc, int mr,
                              int nr, float alpha, float beta) {
-    K512_CASES(1, ldb)
+    K512_CASES(1, 0, 0, ldb)
+}
+
+/* A read in place: row i, column k at a + i * lda + k (not transposed); B packed (ldb 0) or in place. */
+static T512 void k512_in_place_a(size_t kc, const float *a, size_t lda, const float *b, size_t ldb, float *c,
+                                 size_t ldc, int mr, int nr, float alpha, float beta) {
+    if (ldb) {
+        K512_CASES(1, 1, lda, ldb)
+    } else {
+        K512_CASES(0, 1, lda, K512_NR)
+    }
 }
 
 /* ---- few rows, B transposed (C = A B^T, M <= 4): dot products along K, B rows read in place ----
@@ -350,6 +361,7 @@ const cpu_gemm_kernel cpu_gemm_avx512 = {
     .nc = K512_NC,
     .ukernel = k512,
     .ukernel_direct = k512_direct,
+    .ukernel_a = k512_in_place_a,
     .dot_nt = dot_nt512,
     .dot_nt_max_m = 16,
     .pack_a = pack_a512,
