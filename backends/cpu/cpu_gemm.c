@@ -232,26 +232,22 @@ static void few_rows_span(const gemm_plan *p, size_t bi, size_t m0, size_t mc, s
         for (size_t jr = n0; jr < n1; jr += NR) {
             const int nr = (int)min_sz(NR, n1 - jr);
             float *cj = C + m0 * p->ldc + jr;
-            if (p->in_place_a) { /* A's rows read where they are, B in place or packed right here */
-                const float *bj = p->direct_b ? B + pc * p->ldb + jr : bp;
-                if (!p->direct_b)
-                    kr->pack_b(kc, (size_t)nr, p->tb ? B + jr * p->ldb + pc : B + pc * p->ldb + jr, p->ldb, p->tb, bp);
-                for (size_t ir = 0; ir < mc; ir += MR)
-                    kr->ukernel_a(kc, A + ir * p->lda, p->lda, bj, p->direct_b ? p->ldb : 0, cj + ir * p->ldc, p->ldc,
-                                  (int)min_sz(MR, mc - ir), nr, p->alpha, beta);
-                continue;
+            /* B not transposed: its rows are contiguous in N and the kernel reads them in place; else this
+             * micro-panel is packed right here. */
+            const float *bj = p->direct_b ? B + pc * p->ldb + jr : bp;
+            if (!p->direct_b)
+                kr->pack_b(kc, (size_t)nr, p->tb ? B + jr * p->ldb + pc : B + pc * p->ldb + jr, p->ldb, p->tb, bp);
+            for (size_t ir = 0; ir < mc; ir += MR) {
+                const int mr = (int)min_sz(MR, mc - ir);
+                float *c = cj + ir * p->ldc;
+                if (p->in_place_a) /* A's rows read where they are */
+                    kr->ukernel_a(kc, A + ir * p->lda, p->lda, bj, p->direct_b ? p->ldb : 0, c, p->ldc, mr, nr,
+                                  p->alpha, beta);
+                else if (p->direct_b)
+                    kr->ukernel_direct(kc, apc + ir * kc, bj, p->ldb, c, p->ldc, mr, nr, p->alpha, beta);
+                else
+                    kr->ukernel(kc, apc + ir * kc, bj, c, p->ldc, mr, nr, p->alpha, beta);
             }
-            if (p->direct_b) { /* B rows are contiguous in N: the kernel reads them in place */
-                const float *bj = B + pc * p->ldb + jr;
-                for (size_t ir = 0; ir < mc; ir += MR)
-                    kr->ukernel_direct(kc, apc + ir * kc, bj, p->ldb, cj + ir * p->ldc, p->ldc, (int)min_sz(MR, mc - ir),
-                                       nr, p->alpha, beta);
-                continue;
-            }
-            kr->pack_b(kc, (size_t)nr, p->tb ? B + jr * p->ldb + pc : B + pc * p->ldb + jr, p->ldb, p->tb, bp);
-            for (size_t ir = 0; ir < mc; ir += MR)
-                kr->ukernel(kc, apc + ir * kc, bp, cj + ir * p->ldc, p->ldc, (int)min_sz(MR, mc - ir), nr, p->alpha,
-                            beta);
         }
     }
 }

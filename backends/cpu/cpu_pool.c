@@ -227,15 +227,15 @@ void cpu_pool_run_locked(cpu_pool *p, cpu_task_fn fn, void *ctx, int nth) {
     /* Slices whose worker has not claimed them by now, the caller runs itself. A worker that is still
      * asleep, or descheduled because the machine has more runnable threads than cores, would otherwise
      * hold up every op until the OS runs it (measured: a 2-thread training step of the seeds/001 model took
-     * 3-45 ms instead of 1.3 while one other process was busy). A worker that is merely slower to start
+     * 22-45 ms instead of 1.3 while one other process was busy). A worker that is merely slower to start
      * had the caller's whole slice to claim its own. Which thread runs a slice never changes its result. */
-    int left = nth - 1;
+    int ran = 0;
     for (int i = 1; i < nth; i++)
         if (claim(p, i, gen)) {
             fn(ctx, i, nth);
-            left--;
+            ran++;
         }
-    if (left < nth - 1) atomic_fetch_sub_explicit(&p->pending, nth - 1 - left, memory_order_relaxed);
+    if (ran) atomic_fetch_sub_explicit(&p->pending, ran, memory_order_relaxed);
     /* Then wait for the slices workers claimed: spin (they are running; 2^16 pauses are about 1 ms on Zen
      * 5), then yield, so that a worker sharing this core gets it. Yielding after 2^12 instead tripled the
      * time in sched_yield and the hypervisor's interrupt path in a 2-thread train.medium, for no gain. */
