@@ -102,10 +102,17 @@ static void trim(char *s) {
     memmove(s, s + i, strlen(s + i) + 1);
 }
 
-/* Values of /proc/cpuinfo keys for the first processor listed: values[k] gets keys[k]'s value, "" where it
- * has none. */
-static void cpuinfo_values(const char *const *keys, size_t n, char (*values)[160]) {
-    for (size_t k = 0; k < n; k++) values[k][0] = 0;
+/* The /proc/cpuinfo keys read, for the first processor listed: those that name the CPU, in order of
+ * preference ("model name" on x86, else "cpu model"/"Hardware"/"cpu"/"Processor"), then those that say which
+ * design it is (x86's family, model and stepping; Arm's implementer and part). */
+static const char *const CPUINFO_KEYS[] = {"model name", "cpu model",  "Hardware",        "cpu",     "Processor",
+                                           "cpu family", "model",      "stepping",        "CPU implementer",
+                                           "CPU part"};
+enum { NAME_KEYS = 5, FAMILY = 5, MODEL, STEPPING, IMPLEMENTER, PART, CPUINFO_N };
+
+/* values[k] gets CPUINFO_KEYS[k]'s value, "" where /proc/cpuinfo has none. */
+static void cpuinfo_values(char (*values)[160]) {
+    for (size_t k = 0; k < CPUINFO_N; k++) values[k][0] = 0;
     FILE *f = fopen("/proc/cpuinfo", "r");
     if (!f) return;
     char line[512];
@@ -114,8 +121,8 @@ static void cpuinfo_values(const char *const *keys, size_t n, char (*values)[160
         if (!colon) continue;
         *colon = 0;
         trim(line);
-        for (size_t k = 0; k < n; k++)
-            if (!values[k][0] && !strcmp(line, keys[k])) {
+        for (size_t k = 0; k < CPUINFO_N; k++)
+            if (!values[k][0] && !strcmp(line, CPUINFO_KEYS[k])) {
                 snprintf(values[k], sizeof values[k], "%s", colon + 1);
                 trim(values[k]);
             }
@@ -123,14 +130,11 @@ static void cpuinfo_values(const char *const *keys, size_t n, char (*values)[160
     fclose(f);
 }
 
-/* The CPU's name: "model name" (x86), else "cpu model"/"Hardware"/"cpu" (others). */
-static void cpu_model(char *out, size_t size) {
-    static const char *const keys[] = {"model name", "cpu model", "Hardware", "cpu", "Processor"};
-    char v[sizeof keys / sizeof keys[0]][160];
-    cpuinfo_values(keys, sizeof keys / sizeof keys[0], v);
-    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+/* The CPU's name: the first of the naming keys present. */
+static void cpu_model(char (*v)[160], char *out, size_t size) {
+    for (size_t k = 0; k < NAME_KEYS; k++)
         if (v[k][0]) {
-            snprintf(out, size, "%s", v[k]);
+            snprintf(out, size, "%.159s", v[k]); /* values are at most 159 characters */
             return;
         }
     snprintf(out, size, "unknown");
@@ -138,20 +142,20 @@ static void cpu_model(char *out, size_t size) {
 
 /* The design behind the name: x86's family, model and stepping (decimal, as /proc/cpuinfo gives them), or
  * Arm's implementer and part. */
-static void cpu_id(char *out, size_t size) {
-    static const char *const keys[] = {"cpu family", "model", "stepping", "CPU implementer", "CPU part"};
-    char v[sizeof keys / sizeof keys[0]][160];
-    cpuinfo_values(keys, sizeof keys / sizeof keys[0], v);
-    if (v[0][0] && v[1][0])
-        snprintf(out, size, "family %.16s model %.16s stepping %.16s", v[0], v[1], v[2][0] ? v[2] : "?");
-    else if (v[3][0] && v[4][0])
-        snprintf(out, size, "implementer %.16s part %.16s", v[3], v[4]);
+static void cpu_id(char (*v)[160], char *out, size_t size) {
+    if (v[FAMILY][0] && v[MODEL][0])
+        snprintf(out, size, "family %.16s model %.16s stepping %.16s", v[FAMILY], v[MODEL],
+                 v[STEPPING][0] ? v[STEPPING] : "?");
+    else if (v[IMPLEMENTER][0] && v[PART][0])
+        snprintf(out, size, "implementer %.16s part %.16s", v[IMPLEMENTER], v[PART]);
     else
         snprintf(out, size, "unknown");
 }
 
-/* One line of a sysfs file, trimmed; "" if unreadable. */
-static void read_line(const char *path, char *out, size_t size) {
+/* Attribute `name` of cpu0's cache number `index` (sysfs), one line trimmed; "" if unreadable. */
+static void cache_attr(int index, const char *name, char *out, size_t size) {
+    char path[96];
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/%s", index, name);
     out[0] = 0;
     FILE *f = fopen(path, "r");
     if (!f) return;
@@ -160,20 +164,17 @@ static void read_line(const char *path, char *out, size_t size) {
     trim(out);
 }
 
-/* cpu0's caches from /sys/devices/system/cpu/cpu0/cache/index*: level, type and size of each data or
- * unified cache, in index order ("L1d 48K, L2 1024K, L3 32768K"). */
+/* cpu0's caches: level, type and size of each data or unified cache, in index order
+ * ("L1d 48K, L2 1024K, L3 32768K"). */
 static void cpu_caches(char *out, size_t size) {
     size_t used = 0;
     out[0] = 0;
     for (int i = 0; i < 16; i++) {
-        char path[96], level[16], type[32], sz[32];
-        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
-        read_line(path, level, sizeof level);
+        char level[16], type[32], sz[32];
+        cache_attr(i, "level", level, sizeof level);
         if (!level[0]) break;
-        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/type", i);
-        read_line(path, type, sizeof type);
-        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
-        read_line(path, sz, sizeof sz);
+        cache_attr(i, "type", type, sizeof type);
+        cache_attr(i, "size", sz, sizeof sz);
         if (!strcmp(type, "Instruction") || !sz[0]) continue;
         int n = snprintf(out + used, size - used, "%sL%s%s %s", used ? ", " : "", level, strcmp(type, "Data") ? "" : "d",
                          sz);
@@ -186,8 +187,10 @@ static void cpu_caches(char *out, size_t size) {
 void bench_machine_probe(bench_machine *m) {
     memset(m, 0, sizeof *m);
     if (gethostname(m->hostname, sizeof m->hostname - 1) != 0) snprintf(m->hostname, sizeof m->hostname, "unknown");
-    cpu_model(m->cpu, sizeof m->cpu);
-    cpu_id(m->cpu_id, sizeof m->cpu_id);
+    char cpuinfo[CPUINFO_N][160];
+    cpuinfo_values(cpuinfo);
+    cpu_model(cpuinfo, m->cpu, sizeof m->cpu);
+    cpu_id(cpuinfo, m->cpu_id, sizeof m->cpu_id);
     cpu_caches(m->caches, sizeof m->caches);
     struct utsname u;
     if (uname(&u) == 0) snprintf(m->os, sizeof m->os, "%s %s %s", u.sysname, u.release, u.machine);
