@@ -169,7 +169,7 @@ int recur_model_reserve(recur_model *m, size_t T, size_t B) {
     ALLOC(m->dlogits, rows * C);
     ALLOC(m->dfeat, B * F);
     ALLOC(m->dquery, B * F);
-    ALLOC(m->dy, TB * F);
+    if (m->cfg.head != RECUR_HEAD_LAST) ALLOC(m->dy, TB * F); /* the last-state head has no dy (backward) */
     ALLOC(m->dx, TB * I);
     ALLOC(m->dhn, m->LD * B * P);
     ALLOC(m->denergy, TB * F);

@@ -26,7 +26,7 @@ static int recurrence(recur_rnn *r, size_t l, size_t dir, recur_ptr dy) {
         size_t step = T - 1 - k, t = rev ? T - 1 - step : step;
         recur_ptr h_prev = recur_at(q->s, prev_index(rev, t) * B * P);
         recur_ptr h_out = recur_at(q->s, out_index(rev, t) * B * P);
-        recur_ptr dy_t = recur_at(dy, t * B * ldy + dir * P);
+        recur_ptr dy_t = dy.buf ? recur_at(dy, t * B * ldy + dir * P) : RECUR_NULLPTR;
         recur_ptr xg_t = recur_at(q->xg, t * B * GH), dg_t = recur_at(q->dg, t * B * GH);
         switch (cell) {
         case RECUR_CELL_LSTM: {
@@ -37,8 +37,10 @@ static int recurrence(recur_rnn *r, size_t l, size_t dir, recur_ptr dy) {
             } else {
                 /* total = carry + dy (valid rows); dr = total W_hr; past the length the total passes on. */
                 recur_ptr w_hr = recur_params_data(r->p, q->w_hr);
-                TRY(recur_op_select_step(d, B, P, dy_t, ldy, RECUR_NULLPTR, 0, r->tmp, P, r->lengths, t));
-                TRY(recur_op_axpy(d, B * P, 1.0f, r->tmp, r->carry));
+                if (dy_t.buf) {
+                    TRY(recur_op_select_step(d, B, P, dy_t, ldy, RECUR_NULLPTR, 0, r->tmp, P, r->lengths, t));
+                    TRY(recur_op_axpy(d, B * P, 1.0f, r->tmp, r->carry));
+                }
                 TRY(recur_op_copy(d, 1, B * P, r->carry, 0, recur_at(q->dhp, t * B * P), 0));
                 TRY(recur_op_gemm(d, 0, 0, B, H, P, 1.0f, r->carry, P, 0, w_hr, H, 0, 0.0f, r->dr, H, 0, 1));
                 TRY(recur_op_lstm_bwd(d, B, H, xg_t, c_prev, c_out, RECUR_NULLPTR, 0, r->dr, r->dc, dg_t, r->lengths, t));

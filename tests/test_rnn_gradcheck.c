@@ -3,6 +3,7 @@
  * 1 and 2 layers, one and two directions, varied lengths, projection, no bias, and dropout with a fixed
  * mask (the generator is reset before every forward, so each forward draws the same mask).
  *   loss = sum(y * wy) + sum(h_n * wh) + sum(c_n * wc),  central differences with step EPS.
+ * The no_dy cases drop the y term (wy = 0) and pass no dy at all (NULL) to the backward.
  */
 #include <math.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@ typedef struct gc_case {
     int bidir, bias;
     float dropout;
     int varied;
+    int no_dy;
 } gc_case;
 
 typedef struct gc_state {
@@ -112,7 +114,7 @@ static int run(const gc_case *c, double *worst, int *kinks) {
     for (size_t i = 0; i < nx; i++) hx[i] = rnd(&seed);
     for (size_t i = 0; i < nh; i++) hh0[i] = 0.5f * rnd(&seed), g.hwh[i] = rnd(&seed);
     for (size_t i = 0; i < nc; i++) hc0[i] = 0.5f * rnd(&seed), g.hwc[i] = rnd(&seed);
-    for (size_t i = 0; i < ny; i++) g.hwy[i] = rnd(&seed);
+    for (size_t i = 0; i < ny; i++) g.hwy[i] = c->no_dy ? 0.0f : rnd(&seed);
     int32_t lens[3] = {4, 4, 4};
     if (c->varied) lens[1] = 2, lens[2] = 3;
     g.x = harness_upload(hx, nx);
@@ -130,7 +132,7 @@ static int run(const gc_case *c, double *worst, int *kinks) {
 
     int ok = 1;
     loss(&g);
-    if (recur_rnn_backward(g.r, g.wy, g.wh, g.wc, g.dx, g.dh0, g.dc0)) {
+    if (recur_rnn_backward(g.r, c->no_dy ? RECUR_NULLPTR : g.wy, g.wh, g.wc, g.dx, g.dh0, g.dc0)) {
         fprintf(stderr, "%s: backward: %s\n", c->name, recur_last_error());
         ok = 0;
     }
@@ -164,16 +166,21 @@ static int run(const gc_case *c, double *worst, int *kinks) {
 
 static const gc_case cases[] = {
 #define CELLS(nm, cell)                                                                                    \
-    {nm "_1layer", cell, 1, 0, 0, 1, 0.0f, 0}, {nm "_1layer_varied", cell, 1, 0, 0, 1, 0.0f, 1},          \
-        {nm "_2layer_bidir_varied", cell, 2, 0, 1, 1, 0.0f, 1}, {nm "_bidir_nobias", cell, 1, 0, 1, 0, 0.0f, 1}, \
-        {nm "_2layer_dropout", cell, 2, 0, 1, 1, 0.3f, 1}
+    {nm "_1layer", cell, 1, 0, 0, 1, 0.0f, 0, 0}, {nm "_1layer_varied", cell, 1, 0, 0, 1, 0.0f, 1, 0},    \
+        {nm "_2layer_bidir_varied", cell, 2, 0, 1, 1, 0.0f, 1, 0},                                         \
+        {nm "_bidir_nobias", cell, 1, 0, 1, 0, 0.0f, 1, 0}, {nm "_2layer_dropout", cell, 2, 0, 1, 1, 0.3f, 1, 0}
     CELLS("rnn_tanh", RECUR_CELL_RNN_TANH),
     CELLS("rnn_relu", RECUR_CELL_RNN_RELU),
     CELLS("lstm", RECUR_CELL_LSTM),
     CELLS("gru", RECUR_CELL_GRU),
     CELLS("gru_original", RECUR_CELL_GRU_ORIGINAL),
-    {"lstm_proj_varied", RECUR_CELL_LSTM, 1, 2, 0, 1, 0.0f, 1},
-    {"lstm_proj_2layer_bidir_varied", RECUR_CELL_LSTM, 2, 2, 1, 1, 0.0f, 1},
+    {"lstm_proj_varied", RECUR_CELL_LSTM, 1, 2, 0, 1, 0.0f, 1, 0},
+    {"lstm_proj_2layer_bidir_varied", RECUR_CELL_LSTM, 2, 2, 1, 1, 0.0f, 1, 0},
+    {"lstm_2layer_bidir_varied_no_dy", RECUR_CELL_LSTM, 2, 0, 1, 1, 0.0f, 1, 1},
+    {"lstm_proj_varied_no_dy", RECUR_CELL_LSTM, 1, 2, 0, 1, 0.0f, 1, 1},
+    {"gru_varied_no_dy", RECUR_CELL_GRU, 1, 0, 0, 1, 0.0f, 1, 1},
+    {"gru_original_no_dy", RECUR_CELL_GRU_ORIGINAL, 1, 0, 1, 1, 0.0f, 1, 1},
+    {"rnn_tanh_varied_no_dy", RECUR_CELL_RNN_TANH, 2, 0, 0, 1, 0.0f, 1, 1},
 #undef CELLS
 };
 

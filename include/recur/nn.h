@@ -99,7 +99,8 @@ void recur_rnn_set_rng(recur_rnn *r, uint64_t seed, uint64_t counter);
  * the loss depends on the carried state). */
 int recur_rnn_forward(recur_rnn *r, size_t T, size_t B, recur_ptr x, recur_ptr lengths, recur_ptr h0,
                       recur_ptr c0, int training, recur_ptr y, recur_ptr h_n, recur_ptr c_n);
-/* Backward of the last training forward: dy (T, B, D*H_out); dh_n, dc_n may be NULL (zero).
+/* Backward of the last training forward: dy (T, B, D*H_out); dy, dh_n, dc_n may be NULL (zero: a loss on
+ * the final states alone needs no dy of zeros).
  * Adds parameter gradients into the arena's grad buffer; writes dx (T, B, I), dh0, dc0 (each may be
  * NULL to skip). */
 int recur_rnn_backward(recur_rnn *r, recur_ptr dy, recur_ptr dh_n, recur_ptr dc_n, recur_ptr dx, recur_ptr dh0,
