@@ -7,8 +7,9 @@
  *            packed A straight from memory (vfmadd231ps zmm, zmm, m32{1to16}). Partial tiles: the row count
  *            is a compile-time constant of one of 12 specialised bodies; partial columns use masked loads
  *            and stores.
- *   AVX2:    6 x 16 tile = 12 ymm accumulators (the BLIS Haswell shape); partial columns go through a
- *            small buffer.
+ *   AVX2:    6 x 16 tile = 12 ymm accumulators (the BLIS Haswell shape); B packed or read in place (masked
+ *            loads for a partial panel), A packed or read in place, as AVX-512; partial columns are stored
+ *            through a small buffer.
  *
  * Both write c = alpha * acc + beta * c as one FMA on beta * c (beta == 0: alpha * acc, C never read), the
  * rounding every other path of cpu_gemm.c uses too.
@@ -377,7 +378,7 @@ const cpu_gemm_kernel cpu_gemm_avx512 = {
 #define R256_DECL(i) __m256 c##i##0 = _mm256_setzero_ps(), c##i##1 = _mm256_setzero_ps();
 #define R256_FMA(i)                                                                                          \
     if (MR > i) {                                                                                            \
-        const __m256 ai = _mm256_broadcast_ss(a + i);                                                        \
+        const __m256 ai = _mm256_broadcast_ss(da ? a + i * lda : a + i);                                     \
         c##i##0 = _mm256_fmadd_ps(ai, b0, c##i##0);                                                          \
         c##i##1 = _mm256_fmadd_ps(ai, b1, c##i##1);                                                          \
     }
@@ -399,15 +400,32 @@ const cpu_gemm_kernel cpu_gemm_avx512 = {
     }
 #define R256_ALL(X) X(0) X(1) X(2) X(3) X(4) X(5)
 
-static ALWAYS_INLINE T256 void k256_body(const int MR, size_t kc, const float *a, const float *b, float *c,
-                                         size_t ldc, int nr, float alpha, float beta) {
+/* As k512_body: direct (a compile-time constant): B is op(B) itself, row k at b + k * bs (unaligned; a
+ * partial panel is read with masked loads), else a packed panel (bs = 16, aligned, zero-padded); da: A read
+ * in place, row i at a + i * lda, else a packed panel. */
+static ALWAYS_INLINE T256 void k256_body(const int MR, const int direct, const int da, size_t kc, const float *a,
+                                         size_t lda, const float *b, size_t bs, float *c, size_t ldc, int nr,
+                                         float alpha, float beta) {
     R256_ALL(R256_DECL)
     R256_ALL(R256_PF)
-    for (size_t k = 0; k < kc; k++) {
-        const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
-        R256_ALL(R256_FMA)
-        a += K256_MR;
-        b += K256_NR;
+    if (!direct || nr == K256_NR) {
+        for (size_t k = 0; k < kc; k++) {
+            const __m256 b0 = direct ? _mm256_loadu_ps(b) : _mm256_load_ps(b);
+            const __m256 b1 = direct ? _mm256_loadu_ps(b + 8) : _mm256_load_ps(b + 8);
+            R256_ALL(R256_FMA)
+            a += da ? 1 : K256_MR;
+            b += bs;
+        }
+    } else { /* lanes j < nr: all ones (loaded), the others zero */
+        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr), lane);
+        const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr - 8), lane);
+        for (size_t k = 0; k < kc; k++) {
+            const __m256 b0 = _mm256_maskload_ps(b, m0), b1 = _mm256_maskload_ps(b + 8, m1);
+            R256_ALL(R256_FMA)
+            a += da ? 1 : K256_MR;
+            b += bs;
+        }
     }
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
     const int bz = beta == 0.0f;
@@ -426,15 +444,33 @@ static ALWAYS_INLINE T256 void k256_body(const int MR, size_t kc, const float *a
     }
 }
 
+#define K256_CASES(direct, da, lda, bs)                                                                 \
+    switch (mr) {                                                                                       \
+    case 6: k256_body(6, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;                \
+    case 5: k256_body(5, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;                \
+    case 4: k256_body(4, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;                \
+    case 3: k256_body(3, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;                \
+    case 2: k256_body(2, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;                \
+    default: k256_body(1, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;               \
+    }
+
 static T256 void k256(size_t kc, const float *a, const float *b, float *c, size_t ldc, int mr, int nr, float alpha,
                       float beta) {
-    switch (mr) {
-    case 6: k256_body(6, kc, a, b, c, ldc, nr, alpha, beta); break;
-    case 5: k256_body(5, kc, a, b, c, ldc, nr, alpha, beta); break;
-    case 4: k256_body(4, kc, a, b, c, ldc, nr, alpha, beta); break;
-    case 3: k256_body(3, kc, a, b, c, ldc, nr, alpha, beta); break;
-    case 2: k256_body(2, kc, a, b, c, ldc, nr, alpha, beta); break;
-    default: k256_body(1, kc, a, b, c, ldc, nr, alpha, beta); break;
+    K256_CASES(0, 0, 0, K256_NR)
+}
+
+static T256 void k256_direct(size_t kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc, int mr,
+                             int nr, float alpha, float beta) {
+    K256_CASES(1, 0, 0, ldb)
+}
+
+/* A read in place: row i, column k at a + i * lda + k (not transposed); B packed (ldb 0) or in place. */
+static T256 void k256_in_place_a(size_t kc, const float *a, size_t lda, const float *b, size_t ldb, float *c,
+                                 size_t ldc, int mr, int nr, float alpha, float beta) {
+    if (ldb) {
+        K256_CASES(1, 1, lda, ldb)
+    } else {
+        K256_CASES(0, 1, lda, K256_NR)
     }
 }
 
@@ -472,6 +508,8 @@ const cpu_gemm_kernel cpu_gemm_avx2 = {
     .kc = 256,
     .nc = 2048,
     .ukernel = k256,
+    .ukernel_direct = k256_direct,
+    .ukernel_a = k256_in_place_a,
     .pack_a = pack_a256,
     .pack_b = pack_b256,
     .transpose = transpose256,
