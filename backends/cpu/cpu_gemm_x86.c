@@ -493,10 +493,49 @@ static T256 void pack_b256(size_t kc, size_t nc, const float *B, size_t ldb, int
     }
 }
 
+/* The same for 2 rows: dst[k * W + j] = src[j * ld + k], j < 2. */
+static ALWAYS_INLINE T256 void pack_t2(size_t kc, const float *src, size_t ld, float *dst, int W) {
+    size_t k = 0;
+    for (; k + 4 <= kc; k += 4) {
+        const __m128 r0 = _mm_loadu_ps(src + k), r1 = _mm_loadu_ps(src + ld + k);
+        const __m128 lo = _mm_unpacklo_ps(r0, r1), hi = _mm_unpackhi_ps(r0, r1); /* k, k+1 | k+2, k+3 */
+        _mm_storel_pi((__m64 *)(dst + (k + 0) * W), lo);
+        _mm_storeh_pi((__m64 *)(dst + (k + 1) * W), lo);
+        _mm_storel_pi((__m64 *)(dst + (k + 2) * W), hi);
+        _mm_storeh_pi((__m64 *)(dst + (k + 3) * W), hi);
+    }
+    for (; k < kc; k++) {
+        dst[k * W] = src[k];
+        dst[k * W + 1] = src[ld + k];
+    }
+}
+
+/* op(A) panels of 6 rows; trans: op(A)[i][k] = A[k * lda + i]. Rows past h are zero. */
 static T256 void pack_a256(size_t mc, size_t kc, const float *A, size_t lda, int trans, float *dst) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i m6 = _mm256_cmpgt_epi32(_mm256_set1_epi32(K256_MR), lane);
     for (size_t i0 = 0; i0 < mc; i0 += K256_MR, dst += kc * K256_MR) {
         const size_t h = mc - i0 < K256_MR ? mc - i0 : K256_MR;
-        cpu_pack_a_generic(h, kc, trans ? A + i0 : A + i0 * lda, lda, trans, dst, K256_MR);
+        if (trans) { /* 6 floats per k, lanes past h loaded as 0; the stores write lanes 0..5 */
+            const __m256i mh = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)h), lane);
+            const float *src = A + i0;
+            for (size_t k = 0; k < kc; k++, src += lda)
+                _mm256_maskstore_ps(dst + k * K256_MR, m6, _mm256_maskload_ps(src, mh));
+        } else if (h >= 4) { /* rows 0-3 and 4-5 through the register transposes */
+            const float *src = A + i0 * lda;
+            pack_t4(kc, src, lda, dst, K256_MR);
+            if (h == K256_MR) {
+                pack_t2(kc, src + 4 * lda, lda, dst + 4, K256_MR);
+            } else {
+                for (size_t k = 0; k < kc; k++) {
+                    float *d = dst + k * K256_MR;
+                    for (size_t i = 4; i < h; i++) d[i] = src[i * lda + k];
+                    for (size_t i = h; i < K256_MR; i++) d[i] = 0.0f;
+                }
+            }
+        } else {
+            cpu_pack_a_generic(h, kc, A + i0 * lda, lda, 0, dst, K256_MR);
+        }
     }
 }
 
