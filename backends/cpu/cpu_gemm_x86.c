@@ -123,41 +123,42 @@ static ALWAYS_INLINE T512 void k512_body(const int MR, const int direct, const i
     }
 }
 
-#define K512_CASES(direct, da, lda, bs)                                                                 \
-    switch (mr) {                                                                                       \
-    case 12: k512_body(12, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;              \
-    case 11: k512_body(11, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;              \
-    case 10: k512_body(10, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;              \
-    case 9: k512_body(9, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;                \
-    case 8: k512_body(8, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;                \
-    case 7: k512_body(7, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;                \
-    case 6: k512_body(6, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;                \
-    case 5: k512_body(5, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;                \
-    case 4: k512_body(4, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;                \
-    case 3: k512_body(3, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;                \
-    case 2: k512_body(2, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;                \
-    default: k512_body(1, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;               \
+/* A switch on the row count mr to a body specialised for it (MR, its first argument, a compile-time
+ * constant): cases 12 (or 6) down to 2, then 1. */
+#define MR_CASE(n, body, ...) \
+    case n: body(n, __VA_ARGS__); break;
+#define MR_CASES_6(body, ...)                                                                          \
+    MR_CASE(6, body, __VA_ARGS__) MR_CASE(5, body, __VA_ARGS__) MR_CASE(4, body, __VA_ARGS__)         \
+    MR_CASE(3, body, __VA_ARGS__) MR_CASE(2, body, __VA_ARGS__) default: body(1, __VA_ARGS__); break;
+#define MR_CASES_12(body, ...)                                                                         \
+    MR_CASE(12, body, __VA_ARGS__) MR_CASE(11, body, __VA_ARGS__) MR_CASE(10, body, __VA_ARGS__)      \
+    MR_CASE(9, body, __VA_ARGS__) MR_CASE(8, body, __VA_ARGS__) MR_CASE(7, body, __VA_ARGS__)         \
+    MR_CASES_6(body, __VA_ARGS__)
+
+#define K512_CASES(direct, da, lda, bs) \
+    switch (mr) { MR_CASES_12(k512_body, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta) }
+
+/* The three entry points of a kernel (cpu_gemm_kernel: ukernel, ukernel_direct, ukernel_a) over its
+ * CASES switch: A and B packed; B in place; A in place with B packed (ldb 0) or in place. */
+#define UKERNEL_ENTRIES(name, TGT, CASES, NR)                                                              \
+    static TGT void name(size_t kc, const float *a, const float *b, float *c, size_t ldc, int mr, int nr,  \
+                         float alpha, float beta) {                                                       \
+        CASES(0, 0, 0, NR)                                                                                \
+    }                                                                                                     \
+    static TGT void name##_direct(size_t kc, const float *a, const float *b, size_t ldb, float *c,         \
+                                  size_t ldc, int mr, int nr, float alpha, float beta) {                  \
+        CASES(1, 0, 0, ldb)                                                                               \
+    }                                                                                                     \
+    static TGT void name##_in_place_a(size_t kc, const float *a, size_t lda, const float *b, size_t ldb,   \
+                                      float *c, size_t ldc, int mr, int nr, float alpha, float beta) {    \
+        if (ldb) {                                                                                        \
+            CASES(1, 1, lda, ldb)                                                                         \
+        } else {                                                                                          \
+            CASES(0, 1, lda, NR)                                                                          \
+        }                                                                                                 \
     }
 
-static T512 void k512(size_t kc, const float *a, const float *b, float *c, size_t ldc, int mr, int nr, float alpha,
-                      float beta) {
-    K512_CASES(0, 0, 0, K512_NR)
-}
-
-static T512 void k512_direct(size_t kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc, int mr,
-                             int nr, float alpha, float beta) {
-    K512_CASES(1, 0, 0, ldb)
-}
-
-/* A read in place: row i, column k at a + i * lda + k (not transposed); B packed (ldb 0) or in place. */
-static T512 void k512_in_place_a(size_t kc, const float *a, size_t lda, const float *b, size_t ldb, float *c,
-                                 size_t ldc, int mr, int nr, float alpha, float beta) {
-    if (ldb) {
-        K512_CASES(1, 1, lda, ldb)
-    } else {
-        K512_CASES(0, 1, lda, K512_NR)
-    }
-}
+UKERNEL_ENTRIES(k512, T512, K512_CASES, K512_NR)
 
 /* ---- few rows, B transposed (C = A B^T, M <= 4): dot products along K, B rows read in place ----
  * Each C element: 16 lane sums over k (k mod 16), reduced by a fixed shuffle tree, then
@@ -444,35 +445,10 @@ static ALWAYS_INLINE T256 void k256_body(const int MR, const int direct, const i
     }
 }
 
-#define K256_CASES(direct, da, lda, bs)                                                                 \
-    switch (mr) {                                                                                       \
-    case 6: k256_body(6, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;                \
-    case 5: k256_body(5, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;                \
-    case 4: k256_body(4, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;                \
-    case 3: k256_body(3, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;                \
-    case 2: k256_body(2, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;                \
-    default: k256_body(1, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta); break;               \
-    }
+#define K256_CASES(direct, da, lda, bs) \
+    switch (mr) { MR_CASES_6(k256_body, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta) }
 
-static T256 void k256(size_t kc, const float *a, const float *b, float *c, size_t ldc, int mr, int nr, float alpha,
-                      float beta) {
-    K256_CASES(0, 0, 0, K256_NR)
-}
-
-static T256 void k256_direct(size_t kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc, int mr,
-                             int nr, float alpha, float beta) {
-    K256_CASES(1, 0, 0, ldb)
-}
-
-/* A read in place: row i, column k at a + i * lda + k (not transposed); B packed (ldb 0) or in place. */
-static T256 void k256_in_place_a(size_t kc, const float *a, size_t lda, const float *b, size_t ldb, float *c,
-                                 size_t ldc, int mr, int nr, float alpha, float beta) {
-    if (ldb) {
-        K256_CASES(1, 1, lda, ldb)
-    } else {
-        K256_CASES(0, 1, lda, K256_NR)
-    }
-}
+UKERNEL_ENTRIES(k256, T256, K256_CASES, K256_NR)
 
 static T256 void pack_b256(size_t kc, size_t nc, const float *B, size_t ldb, int trans, float *dst) {
     for (size_t j0 = 0; j0 < nc; j0 += K256_NR, dst += kc * K256_NR) {
