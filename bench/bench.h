@@ -69,6 +69,7 @@ typedef struct bench_startup {
     long cache_hits;      /* the backend's "cache_hits" / "cache_misses" options, -1 if none */
     long cache_misses;
     char threads[32];     /* the backend's "threads" option, "" if none */
+    char isa[32];         /* the backend's "isa" option (the cpu backend: the kernels in use), "" if none */
 } bench_startup;
 
 typedef struct bench_device_ctx {

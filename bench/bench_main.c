@@ -290,6 +290,11 @@ static void run_device(recur_backend *b, recur_device *d, double load_ms, double
         su->threads[0] = 0;
         recur_clear_error();
     }
+    /* The kernels in use, which RECUR_CPU_ISA may have set below the best the driver string names. */
+    if (recur_device_get_option(d, "isa", su->isa, sizeof su->isa) != RECUR_OK) {
+        su->isa[0] = 0;
+        recur_clear_error();
+    }
     /* The backend's own warm-up (OpenCL: every kernel once, GEMM paths), timed apart from the cases. */
     int has_warmup = 0;
     double t0 = bench_now_ms();

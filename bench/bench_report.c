@@ -82,6 +82,8 @@ void bench_print_json(FILE *f, const bench_machine *m, const bench_device_ctx *d
     fprintf(f, ",\"host_addressable\":%s", info->host_addressable ? "true" : "false");
     if (dc->startup.threads[0]) bench_json_str(f, "threads", dc->startup.threads, 1);
     else fputs(",\"threads\":null", f);
+    if (dc->startup.isa[0]) bench_json_str(f, "isa", dc->startup.isa, 1);
+    else fputs(",\"isa\":null", f);
     const char *fb[64];
     int nfb = recur_device_fallback_ops(dc->dev, fb, 63);
     fputs(",\"fallback_ops\":[", f);
@@ -149,11 +151,11 @@ static void ms_or_na(char *buf, size_t size, double ms) {
 void bench_print_device_header(FILE *f, const bench_device_ctx *dc) {
     const recur_device_info *info = dc->info;
     const bench_startup *su = &dc->startup;
-    fprintf(f, "\n== %s %s, device [%d] %s\n   %s, %s%s%s, driver %s, %u compute units%s%s\n   %s\n", dc->backend_name,
-            dc->backend_version, dc->index, info->name, info->vendor[0] ? info->vendor : "-",
+    fprintf(f, "\n== %s %s, device [%d] %s\n   %s, %s%s%s, driver %s, %u compute units%s%s%s%s\n   %s\n",
+            dc->backend_name, dc->backend_version, dc->index, info->name, info->vendor[0] ? info->vendor : "-",
             bench_device_kind_name(info->kind), info->platform[0] ? ", platform " : "", info->platform,
             info->driver[0] ? info->driver : "-", info->compute_units, su->threads[0] ? ", threads " : "", su->threads,
-            dc->backend_path);
+            su->isa[0] ? ", isa " : "", su->isa, dc->backend_path);
     char bk[32], wu[32];
     ms_or_na(bk, sizeof bk, su->backend_ms);
     ms_or_na(wu, sizeof wu, su->warmup_ms);

@@ -32,7 +32,7 @@ foreach(line IN LISTS lines)
     message(FATAL_ERROR "schema '${schema}' in: ${line}")
   endif()
   foreach(path "machine;hostname" "machine;cpu" "machine;cpu_id" "machine;caches" "machine;cores" "backend;name" "backend;version" "backend;path"
-               "device;name" "device;vendor" "device;kind" "device;driver" "case;name" "case;mode" "case;batch"
+               "device;name" "device;vendor" "device;kind" "device;driver" "device;isa" "case;name" "case;mode" "case;batch"
                "timing;median_ms" "timing;min_ms" "timing;max_ms" "timing;runs" "throughput;gflop_per_s")
     string(JSON v ERROR_VARIABLE jerr GET "${line}" ${path})
     if(jerr)

@@ -599,7 +599,9 @@ def main():
         col = "%s[%s]" % (r["backend"]["name"], r["device"]["index"])
         if col not in seen:
             seen.add(col)
-            print("  %-12s %s (%s), %s" % (col, r["device"]["name"], r["device"]["driver"], r["backend"]["path"]))
+            isa = r["device"].get("isa")
+            print("  %-12s %s (%s%s), %s" % (col, r["device"]["name"], r["device"]["driver"],
+                                             ", isa in use " + isa if isa else "", r["backend"]["path"]))
     print("ratio = PyTorch's best time / recur's time: recur's throughput relative to PyTorch (> 1: recur faster)")
     if show_dnnl:
         print("/oneDNN = oneDNN's best time / recur's time, likewise (oneDNN: inference cases only, recurrent layers only)")
