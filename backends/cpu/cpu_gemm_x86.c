@@ -375,6 +375,12 @@ const cpu_gemm_kernel cpu_gemm_avx512 = {
 
 #define K256_MR 6
 #define K256_NR 16
+/* K <= 512 in one block, as the AVX-512 kernel (a 512 x 16 B micro-panel is 32 KiB, still L1-sized):
+ * RECUR_CPU_ISA=avx2 on the Zen 5 VM, alternating runs against blocks of 256: infer.large 0.91-1.01 of
+ * the time (6 of 7 rounds faster, median 0.95), train.large even (0.91-1.01). */
+#ifndef K256_KC_WHOLE
+#define K256_KC_WHOLE 512
+#endif
 
 #define R256_DECL(i) __m256 c##i##0 = _mm256_setzero_ps(), c##i##1 = _mm256_setzero_ps();
 #define R256_FMA(i)                                                                                          \
@@ -521,6 +527,7 @@ const cpu_gemm_kernel cpu_gemm_avx2 = {
     .nr = K256_NR,
     .mc = 72,
     .kc = 256,
+    .kc_whole = K256_KC_WHOLE,
     .nc = 2048,
     .ukernel = k256,
     .ukernel_direct = k256_direct,
