@@ -4,6 +4,7 @@
  * noisy moment of a shared machine hits both), best of the rounds for each. Prints GFLOP/s and the ratio.
  *
  *   recur-bench-sgemm [THREADS [ROUNDS]]      THREADS: both libraries' thread count (default 2), ROUNDS 7
+ *   RECUR_CPU_ISA=avx2 OPENBLAS_CORETYPE=Haswell recur-bench-sgemm    both on their AVX2 kernels
  *
  * Between the two sides each round waits SETTLE_MS, so that the other library's threads have stopped
  * spinning: OpenBLAS's keep a core busy for about 2^28 cycles (its THREAD_TIMEOUT, ~70 ms here) after each
@@ -100,14 +101,26 @@ int main(int argc, char **argv) {
         return 1;
     }
     openblas_set_num_threads(threads);
-    const int isa = cpu_isa_detect();
+    /* RECUR_CPU_ISA as the cpu backend reads it (an ISA this CPU has; with OPENBLAS_CORETYPE=Haswell on
+     * OpenBLAS's side, "avx2" compares both as an AVX2-only machine would run them). */
+    int isa = cpu_isa_detect();
+    const char *want = getenv("RECUR_CPU_ISA");
+    if (want && *want) {
+        const int v = cpu_isa_parse(want);
+        if (v < 0 || v > isa) fprintf(stderr, "recur-bench-sgemm: RECUR_CPU_ISA=%s ignored\n", want);
+        else isa = v;
+    }
     printf("cpu_sgemm (%s) vs OpenBLAS %s, %d thread%s, best of %d interleaved rounds\n", cpu_isa_name(isa),
            openblas_get_config(), threads, threads == 1 ? "" : "s", rounds);
     printf("%-20s %-18s %12s %12s %8s\n", "shape", "M x N x K", "recur GF/s", "OpenBLAS", "ratio");
     for (size_t s = 0; s < sizeof SHAPES / sizeof SHAPES[0]; s++) {
         const shape *h = &SHAPES[s];
-        float *A = filled(h->M * h->K), *B = filled(h->K * h->N), *C = filled(h->M * h->N);
-        const size_t lda = h->ta ? h->M : h->K, ldb = h->tb ? h->K : h->N;
+        /* The step's stored W^T has rows padded by 16 floats where G*H is a multiple of 256 (core/rnn.c,
+         * ld_wt: rows a power of two apart share cache sets), so "step NN" reads B at that stride too. */
+        const int step_nn = !h->ta && !h->tb && h->M <= 64 && h->N > h->K;
+        const size_t lda = h->ta ? h->M : h->K;
+        const size_t ldb = h->tb ? h->K : h->N + (step_nn && h->N % 256 == 0 ? 16 : 0);
+        float *A = filled(h->M * h->K), *B = filled((h->tb ? h->N : h->K) * ldb), *C = filled(h->M * h->N);
         const double flops = 2.0 * (double)h->M * (double)h->N * (double)h->K;
         /* ~20 ms per timed batch (at 200 GFLOP/s), at least 2 calls, after batch_ms's untimed call (on a VM an
          * idle vCPU can take a millisecond to come back) */
