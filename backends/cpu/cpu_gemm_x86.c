@@ -459,14 +459,24 @@ UKERNEL_ENTRIES(k256, T256, K256_CASES, K256_NR)
 static T256 void pack_b256(size_t kc, size_t nc, const float *B, size_t ldb, int trans, float *dst) {
     for (size_t j0 = 0; j0 < nc; j0 += K256_NR, dst += kc * K256_NR) {
         const size_t w = nc - j0 < K256_NR ? nc - j0 : K256_NR;
-        if (w < K256_NR) {
-            cpu_pack_b_generic(kc, w, trans ? B + j0 * ldb : B + j0, ldb, trans, dst, K256_NR);
-        } else if (!trans) {
+        if (!trans) { /* a partial panel: masked loads, the lanes past w zero */
+            const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+            const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)w), lane);
+            const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)w - 8), lane);
             const float *src = B + j0;
-            for (size_t k = 0; k < kc; k++, src += ldb) {
-                _mm256_store_ps(dst + k * K256_NR, _mm256_loadu_ps(src));
-                _mm256_store_ps(dst + k * K256_NR + 8, _mm256_loadu_ps(src + 8));
+            if (w == K256_NR) {
+                for (size_t k = 0; k < kc; k++, src += ldb) {
+                    _mm256_store_ps(dst + k * K256_NR, _mm256_loadu_ps(src));
+                    _mm256_store_ps(dst + k * K256_NR + 8, _mm256_loadu_ps(src + 8));
+                }
+            } else {
+                for (size_t k = 0; k < kc; k++, src += ldb) {
+                    _mm256_store_ps(dst + k * K256_NR, _mm256_maskload_ps(src, m0));
+                    _mm256_store_ps(dst + k * K256_NR + 8, _mm256_maskload_ps(src + 8, m1));
+                }
             }
+        } else if (w < K256_NR) {
+            cpu_pack_b_generic(kc, w, B + j0 * ldb, ldb, 1, dst, K256_NR);
         } else {
             const float *src = B + j0 * ldb;
             pack_t8(kc, src, ldb, dst, K256_NR);
