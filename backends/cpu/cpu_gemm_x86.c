@@ -160,72 +160,76 @@ static ALWAYS_INLINE T512 void k512_body(const int MR, const int direct, const i
 
 UKERNEL_ENTRIES(k512, T512, K512_CASES, K512_NR)
 
-/* ---- few rows, B transposed (C = A B^T, M <= 4): dot products along K, B rows read in place ----
- * Each C element: 16 lane sums over k (k mod 16), reduced by a fixed shuffle tree, then
- * c = alpha * sum + beta * c (FMA on beta * c; beta == 0: C not read). Columns [n0, n1). */
-#define DOT_NJ 8
+/* ---- few rows, B transposed (C = A B^T, M <= 16): dot products along K, B rows read in place ----
+ * Each C element: one vector of lane sums over k (k mod the lane count), reduced by a fixed shuffle tree,
+ * then c = alpha * sum + beta * c (FMA on beta * c; beta == 0: C not read). Columns [n0, n1); rows in
+ * blocks of 4, each against NJ1 (one row) or NJN (several) columns at a time, which sets the accumulators
+ * (AVX-512: up to 16 of 32 registers; AVX2: up to 8 of 16). DOT_DEFINE makes dot_block##S and dot_nt##S
+ * from the vector type's operations; MLOAD(p, n) loads the first n < VL lanes, the others 0. */
+#define DOT_MAX_NJ 8
+#define DOT_DEFINE(S, TGT, V, VL, ZERO, LOADU, MLOAD, FMA, HSUM, NJ1, NJN)                                    \
+    static ALWAYS_INLINE TGT void dot_block##S(const int MI, const int NJ, size_t K, float alpha, const float *A, \
+                                               size_t lda, const float *B, size_t ldb, float beta, float *C,    \
+                                               size_t ldc) {                                                    \
+        V acc[4][DOT_MAX_NJ];                                                                                  \
+        _Pragma("GCC unroll 8") for (int i = 0; i < MI; i++)                                                   \
+            _Pragma("GCC unroll 8") for (int j = 0; j < NJ; j++) acc[i][j] = ZERO();                           \
+        size_t k = 0;                                                                                          \
+        for (; k + VL <= K; k += VL) {                                                                         \
+            V b[DOT_MAX_NJ];                                                                                   \
+            _Pragma("GCC unroll 8") for (int j = 0; j < NJ; j++) b[j] = LOADU(B + (size_t)j * ldb + k);        \
+            _Pragma("GCC unroll 8") for (int i = 0; i < MI; i++) {                                             \
+                const V a = LOADU(A + (size_t)i * lda + k);                                                    \
+                _Pragma("GCC unroll 8") for (int j = 0; j < NJ; j++) acc[i][j] = FMA(a, b[j], acc[i][j]);      \
+            }                                                                                                  \
+        }                                                                                                      \
+        if (k < K) {                                                                                           \
+            V b[DOT_MAX_NJ];                                                                                   \
+            _Pragma("GCC unroll 8") for (int j = 0; j < NJ; j++) b[j] = MLOAD(B + (size_t)j * ldb + k, K - k); \
+            _Pragma("GCC unroll 8") for (int i = 0; i < MI; i++) {                                             \
+                const V a = MLOAD(A + (size_t)i * lda + k, K - k);                                             \
+                _Pragma("GCC unroll 8") for (int j = 0; j < NJ; j++) acc[i][j] = FMA(a, b[j], acc[i][j]);      \
+            }                                                                                                  \
+        }                                                                                                      \
+        _Pragma("GCC unroll 8") for (int i = 0; i < MI; i++)                                                   \
+            _Pragma("GCC unroll 8") for (int j = 0; j < NJ; j++) {                                             \
+                float *c = C + (size_t)i * ldc + j;                                                            \
+                const float s = HSUM(acc[i][j]);                                                               \
+                if (beta == 0.0f) *c = alpha * s;                                                              \
+                else _mm_store_ss(c, _mm_fmadd_ss(_mm_set_ss(s), _mm_set_ss(alpha), _mm_set_ss(beta * *c)));   \
+            }                                                                                                  \
+    }                                                                                                          \
+    static TGT void dot_nt##S(size_t M, size_t n0, size_t n1, size_t K, float alpha, const float *A, size_t lda, \
+                              const float *B, size_t ldb, float beta, float *C, size_t ldc) {                  \
+        for (size_t i = 0; i < M; i += 4) {                                                                    \
+            switch (M - i >= 4 ? 4 : M - i) {                                                                  \
+            case 4: DOT_J(S, 4, NJN); break;                                                                   \
+            case 3: DOT_J(S, 3, NJN); break;                                                                   \
+            case 2: DOT_J(S, 2, NJN); break;                                                                   \
+            default: DOT_J(S, 1, NJ1); break;                                                                  \
+            }                                                                                                  \
+        }                                                                                                      \
+    }
+#define DOT_J(S, MI, NJ)                                                                                    \
+    do {                                                                                                    \
+        size_t j = n0;                                                                                      \
+        for (; j + NJ <= n1; j += NJ)                                                                       \
+            dot_block##S(MI, NJ, K, alpha, A + i * lda, lda, B + j * ldb, ldb, beta, C + i * ldc + j, ldc); \
+        for (; j < n1; j++) dot_block##S(MI, 1, K, alpha, A + i * lda, lda, B + j * ldb, ldb, beta, C + i * ldc + j, ldc); \
+    } while (0)
 
-static ALWAYS_INLINE T512 float hsum512(__m512 v) {
-    __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v),
-                             _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-    __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+static ALWAYS_INLINE T256 float hsum256(__m256 v) {
+    __m128 q = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     q = _mm_add_ps(q, _mm_movehl_ps(q, q));
     q = _mm_add_ss(q, _mm_movehdup_ps(q));
     return _mm_cvtss_f32(q);
 }
-
-static ALWAYS_INLINE T512 void dot_block(const int MI, const int NJ, size_t K, float alpha, const float *A, size_t lda,
-                                         const float *B, size_t ldb, float beta, float *C, size_t ldc) {
-    __m512 acc[4][DOT_NJ];
-    _Pragma("GCC unroll 8") for (int i = 0; i < MI; i++)
-        _Pragma("GCC unroll 8") for (int j = 0; j < NJ; j++) acc[i][j] = _mm512_setzero_ps();
-    size_t k = 0;
-    for (; k + 16 <= K; k += 16) {
-        __m512 b[DOT_NJ];
-        _Pragma("GCC unroll 8") for (int j = 0; j < NJ; j++) b[j] = _mm512_loadu_ps(B + (size_t)j * ldb + k);
-        _Pragma("GCC unroll 8") for (int i = 0; i < MI; i++) {
-            const __m512 a = _mm512_loadu_ps(A + (size_t)i * lda + k);
-            _Pragma("GCC unroll 8") for (int j = 0; j < NJ; j++) acc[i][j] = _mm512_fmadd_ps(a, b[j], acc[i][j]);
-        }
-    }
-    if (k < K) {
-        const __mmask16 m = (__mmask16)((1u << (K - k)) - 1);
-        __m512 b[DOT_NJ];
-        _Pragma("GCC unroll 8") for (int j = 0; j < NJ; j++) b[j] = _mm512_maskz_loadu_ps(m, B + (size_t)j * ldb + k);
-        _Pragma("GCC unroll 8") for (int i = 0; i < MI; i++) {
-            const __m512 a = _mm512_maskz_loadu_ps(m, A + (size_t)i * lda + k);
-            _Pragma("GCC unroll 8") for (int j = 0; j < NJ; j++) acc[i][j] = _mm512_fmadd_ps(a, b[j], acc[i][j]);
-        }
-    }
-    _Pragma("GCC unroll 8") for (int i = 0; i < MI; i++)
-        _Pragma("GCC unroll 8") for (int j = 0; j < NJ; j++) {
-            float *c = C + (size_t)i * ldc + j;
-            const float s = hsum512(acc[i][j]);
-            if (beta == 0.0f) *c = alpha * s;
-            else _mm_store_ss(c, _mm_fmadd_ss(_mm_set_ss(s), _mm_set_ss(alpha), _mm_set_ss(beta * *c)));
-        }
+static ALWAYS_INLINE T512 float hsum512(__m512 v) {
+    return hsum256(_mm256_add_ps(_mm512_castps512_ps256(v),
+                                 _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
 }
-
-#define DOT_J(MI)                                                                                           \
-    do {                                                                                                    \
-        size_t j = n0;                                                                                      \
-        const size_t nj = MI == 1 ? 8 : 4;                                                                  \
-        for (; j + nj <= n1; j += nj)                                                                       \
-            dot_block(MI, MI == 1 ? 8 : 4, K, alpha, A + i * lda, lda, B + j * ldb, ldb, beta, C + i * ldc + j, ldc); \
-        for (; j < n1; j++) dot_block(MI, 1, K, alpha, A + i * lda, lda, B + j * ldb, ldb, beta, C + i * ldc + j, ldc); \
-    } while (0)
-
-static T512 void dot_nt512(size_t M, size_t n0, size_t n1, size_t K, float alpha, const float *A, size_t lda,
-                           const float *B, size_t ldb, float beta, float *C, size_t ldc) {
-    for (size_t i = 0; i < M; i += 4) {
-        switch (M - i >= 4 ? 4 : M - i) {
-        case 4: DOT_J(4); break;
-        case 3: DOT_J(3); break;
-        case 2: DOT_J(2); break;
-        default: DOT_J(1); break;
-        }
-    }
-}
+#define MLOAD512(p, n) _mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1), (p))
+DOT_DEFINE(512, T512, __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps, MLOAD512, _mm512_fmadd_ps, hsum512, 8, 4)
 
 /* ---- packing ---- */
 
@@ -456,10 +460,14 @@ static ALWAYS_INLINE T256 void k256_body(const int MR, const int direct, const i
 
 UKERNEL_ENTRIES(k256, T256, K256_CASES, K256_NR)
 
+#define MLOAD256(p, n) \
+    _mm256_maskload_ps((p), _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)))
+DOT_DEFINE(256, T256, __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps, MLOAD256, _mm256_fmadd_ps, hsum256, 4, 2)
+
 static T256 void pack_b256(size_t kc, size_t nc, const float *B, size_t ldb, int trans, float *dst) {
     for (size_t j0 = 0; j0 < nc; j0 += K256_NR, dst += kc * K256_NR) {
         const size_t w = nc - j0 < K256_NR ? nc - j0 : K256_NR;
-        if (!trans) { /* a partial panel: masked loads, the lanes past w zero */
+        if (!trans) { /* a partial panel (w < 16) with masked loads: the lanes past w zero */
             const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
             const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)w), lane);
             const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)w - 8), lane);
@@ -542,6 +550,8 @@ const cpu_gemm_kernel cpu_gemm_avx2 = {
     .ukernel = k256,
     .ukernel_direct = k256_direct,
     .ukernel_a = k256_in_place_a,
+    .dot_nt = dot_nt256,
+    .dot_nt_max_m = 16,
     .pack_a = pack_a256,
     .pack_b = pack_b256,
     .transpose = transpose256,
