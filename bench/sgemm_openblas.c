@@ -106,8 +106,8 @@ int main(int argc, char **argv) {
     int isa = cpu_isa_detect();
     const char *want = getenv("RECUR_CPU_ISA");
     if (want && *want) {
-        const int v = cpu_isa_parse(want);
-        if (v < 0 || v > isa) fprintf(stderr, "recur-bench-sgemm: RECUR_CPU_ISA=%s ignored\n", want);
+        const int v = cpu_isa_usable(want);
+        if (v < 0) fprintf(stderr, "recur-bench-sgemm: RECUR_CPU_ISA=%s ignored\n", want);
         else isa = v;
     }
     printf("cpu_sgemm (%s) vs OpenBLAS %s, %d thread%s, best of %d interleaved rounds\n", cpu_isa_name(isa),

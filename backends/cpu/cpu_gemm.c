@@ -64,6 +64,11 @@ int cpu_isa_parse(const char *s) {
     return -1;
 }
 
+int cpu_isa_usable(const char *s) {
+    const int v = cpu_isa_parse(s);
+    return v <= cpu_isa_detect() ? v : -1;
+}
+
 const cpu_gemm_kernel *cpu_gemm_kernel_for(int isa) {
 #if defined(__x86_64__)
     if (isa == CPU_ISA_AVX512) return &cpu_gemm_avx512;
@@ -227,8 +232,10 @@ static void few_rows_span(const gemm_plan *p, size_t bi, size_t m0, size_t mc, s
     for (size_t pc = 0; pc < p->K; pc += p->kc) {
         const size_t kc = min_sz(p->kc, p->K - pc);
         const float beta = pc == 0 ? p->beta : 1.0f;
-        const float *apc = ws + p->a_off + pc * mcr;
+        /* A: in place (this K block of rows m0..), or packed by few_rows_pack (never both: no scratch for A
+         * is reserved when it is read in place) */
         const float *A = p->in_place_a ? p->A + bi * p->sa + m0 * p->lda + pc : NULL;
+        const float *apc = p->in_place_a ? NULL : ws + p->a_off + pc * mcr;
         for (size_t jr = n0; jr < n1; jr += NR) {
             const int nr = (int)min_sz(NR, n1 - jr);
             float *cj = C + m0 * p->ldc + jr;

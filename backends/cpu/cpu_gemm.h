@@ -26,6 +26,8 @@ int cpu_isa_detect(void);
 const char *cpu_isa_name(int isa);
 /* Parse "avx512" / "avx2" / "generic" (or "auto" = detect); -1 if unknown. */
 int cpu_isa_parse(const char *s);
+/* The same, and -1 too for an ISA this CPU does not have: RECUR_CPU_ISA's value, or the default. */
+int cpu_isa_usable(const char *s);
 
 typedef void (*cpu_ukernel_fn)(size_t kc, const float *a, const float *b, float *c, size_t ldc, int mr, int nr,
                                float alpha, float beta);

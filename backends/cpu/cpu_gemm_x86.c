@@ -27,6 +27,16 @@ void cpu_pack_b_generic(size_t kc, size_t nc, const float *B, size_t ldb, int tr
 #define T512 __attribute__((target("avx512f,avx2,fma")))
 #define T256 __attribute__((target("avx2,fma")))
 
+/* Masks with lanes [0, n) set and the others clear (n <= 0: none; n >= the lane count: all), for partial
+ * panels and K tails: a 16-lane AVX-512 mask, and the 8-lane AVX2 form (lanes all ones) that maskload and
+ * maskstore take. */
+static ALWAYS_INLINE T512 __mmask16 first_lanes16(int n) {
+    return (__mmask16)(n <= 0 ? 0 : n >= 16 ? 0xffff : (1u << n) - 1);
+}
+static ALWAYS_INLINE T256 __m256i first_lanes8(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
 /* ================================ AVX-512: 12 x 32 ================================ */
 
 #define K512_MR 12
@@ -96,8 +106,7 @@ static ALWAYS_INLINE T512 void k512_body(const int MR, const int direct, const i
                                          float alpha, float beta) {
     R512_ALL(R512_DECL)
     R512_ALL(R512_PF)
-    const __mmask16 m0 = (__mmask16)(nr >= 16 ? 0xffff : (1u << nr) - 1);
-    const __mmask16 m1 = (__mmask16)(nr <= 16 ? 0 : (1u << (nr - 16)) - 1);
+    const __mmask16 m0 = first_lanes16(nr), m1 = first_lanes16(nr - 16);
     if (!direct || nr == K512_NR) {
         for (size_t k = 0; k < kc; k++) {
             const __m512 b0 = direct ? _mm512_loadu_ps(b) : _mm512_load_ps(b);
@@ -228,7 +237,7 @@ static ALWAYS_INLINE T512 float hsum512(__m512 v) {
     return hsum256(_mm256_add_ps(_mm512_castps512_ps256(v),
                                  _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
 }
-#define MLOAD512(p, n) _mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1), (p))
+#define MLOAD512(p, n) _mm512_maskz_loadu_ps(first_lanes16((int)(n)), (p))
 DOT_DEFINE(512, T512, __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps, MLOAD512, _mm512_fmadd_ps, hsum512, 8, 4)
 
 /* ---- packing ---- */
@@ -308,8 +317,7 @@ static T512 void pack_b512(size_t kc, size_t nc, const float *B, size_t ldb, int
     for (size_t j0 = 0; j0 < nc; j0 += K512_NR, dst += kc * K512_NR) {
         const size_t w = nc - j0 < K512_NR ? nc - j0 : K512_NR;
         if (!trans) {
-            const __mmask16 m0 = (__mmask16)(w >= 16 ? 0xffff : (1u << w) - 1);
-            const __mmask16 m1 = (__mmask16)(w <= 16 ? 0 : (1u << (w - 16)) - 1);
+            const __mmask16 m0 = first_lanes16((int)w), m1 = first_lanes16((int)w - 16);
             const float *src = B + j0;
             if (w == K512_NR) {
                 for (size_t k = 0; k < kc; k++, src += ldb) {
@@ -336,7 +344,7 @@ static T512 void pack_a512(size_t mc, size_t kc, const float *A, size_t lda, int
     for (size_t i0 = 0; i0 < mc; i0 += K512_MR, dst += kc * K512_MR) {
         const size_t h = mc - i0 < K512_MR ? mc - i0 : K512_MR;
         if (trans) {
-            const __mmask16 m = (__mmask16)((1u << h) - 1);
+            const __mmask16 m = first_lanes16((int)h);
             const float *src = A + i0;
             /* 12 floats per k: masked 16-wide loads and stores (the store's upper 4 lanes are masked off). */
             for (size_t k = 0; k < kc; k++, src += lda)
@@ -427,10 +435,8 @@ static ALWAYS_INLINE T256 void k256_body(const int MR, const int direct, const i
             a += da ? 1 : K256_MR;
             b += bs;
         }
-    } else { /* lanes j < nr: all ones (loaded), the others zero */
-        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr), lane);
-        const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr - 8), lane);
+    } else { /* lanes j < nr loaded, the others zero */
+        const __m256i m0 = first_lanes8(nr), m1 = first_lanes8(nr - 8);
         for (size_t k = 0; k < kc; k++) {
             const __m256 b0 = _mm256_maskload_ps(b, m0), b1 = _mm256_maskload_ps(b + 8, m1);
             R256_ALL(R256_FMA)
@@ -460,24 +466,21 @@ static ALWAYS_INLINE T256 void k256_body(const int MR, const int direct, const i
 
 UKERNEL_ENTRIES(k256, T256, K256_CASES, K256_NR)
 
-#define MLOAD256(p, n) \
-    _mm256_maskload_ps((p), _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)))
+#define MLOAD256(p, n) _mm256_maskload_ps((p), first_lanes8((int)(n)))
 DOT_DEFINE(256, T256, __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps, MLOAD256, _mm256_fmadd_ps, hsum256, 4, 2)
 
 static T256 void pack_b256(size_t kc, size_t nc, const float *B, size_t ldb, int trans, float *dst) {
     for (size_t j0 = 0; j0 < nc; j0 += K256_NR, dst += kc * K256_NR) {
         const size_t w = nc - j0 < K256_NR ? nc - j0 : K256_NR;
-        if (!trans) { /* a partial panel (w < 16) with masked loads: the lanes past w zero */
-            const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-            const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)w), lane);
-            const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)w - 8), lane);
+        if (!trans) {
             const float *src = B + j0;
             if (w == K256_NR) {
                 for (size_t k = 0; k < kc; k++, src += ldb) {
                     _mm256_store_ps(dst + k * K256_NR, _mm256_loadu_ps(src));
                     _mm256_store_ps(dst + k * K256_NR + 8, _mm256_loadu_ps(src + 8));
                 }
-            } else {
+            } else { /* a partial panel (w < 16): masked loads, the lanes past w zero */
+                const __m256i m0 = first_lanes8((int)w), m1 = first_lanes8((int)w - 8);
                 for (size_t k = 0; k < kc; k++, src += ldb) {
                     _mm256_store_ps(dst + k * K256_NR, _mm256_maskload_ps(src, m0));
                     _mm256_store_ps(dst + k * K256_NR + 8, _mm256_maskload_ps(src + 8, m1));
@@ -512,12 +515,11 @@ static ALWAYS_INLINE T256 void pack_t2(size_t kc, const float *src, size_t ld, f
 
 /* op(A) panels of 6 rows; trans: op(A)[i][k] = A[k * lda + i]. Rows past h are zero. */
 static T256 void pack_a256(size_t mc, size_t kc, const float *A, size_t lda, int trans, float *dst) {
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i m6 = _mm256_cmpgt_epi32(_mm256_set1_epi32(K256_MR), lane);
+    const __m256i m6 = first_lanes8(K256_MR);
     for (size_t i0 = 0; i0 < mc; i0 += K256_MR, dst += kc * K256_MR) {
         const size_t h = mc - i0 < K256_MR ? mc - i0 : K256_MR;
         if (trans) { /* 6 floats per k, lanes past h loaded as 0; the stores write lanes 0..5 */
-            const __m256i mh = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)h), lane);
+            const __m256i mh = first_lanes8((int)h);
             const float *src = A + i0;
             for (size_t k = 0; k < kc; k++, src += lda)
                 _mm256_maskstore_ps(dst + k * K256_MR, m6, _mm256_maskload_ps(src, mh));

@@ -252,8 +252,8 @@ static int c_device_open(int index, void **out) {
     d->isa = cpu_isa_detect();
     const char *isa = env("RECUR_CPU_ISA");
     if (isa && *isa) {
-        int v = cpu_isa_parse(isa);
-        if (v < 0 || v > d->isa)
+        const int v = cpu_isa_usable(isa);
+        if (v < 0)
             cpu_log(RECUR_LOG_WARN, "cpu: RECUR_CPU_ISA=%s ignored (not avx512, avx2, generic or auto, or not "
                     "supported here)", isa);
         else
