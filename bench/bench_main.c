@@ -214,22 +214,25 @@ static void on_backend(const char *name, const char *path, recur_backend *b, int
     recur_backend_unload(b);
 }
 
+/* The option's value in buf, "" if the backend has no such option. */
+static void option_str(recur_device *d, const char *key, char *buf, size_t size) {
+    if (recur_device_get_option(d, key, buf, size) != RECUR_OK) {
+        buf[0] = 0;
+        recur_clear_error();
+    }
+}
+
+/* A numeric option: -1 where the backend has none (or gives an empty value). */
 static double option_ms(recur_device *d, const char *key) {
     char buf[64];
-    if (recur_device_get_option(d, key, buf, sizeof buf) != RECUR_OK) {
-        recur_clear_error();
-        return -1.0;
-    }
-    return strtod(buf, NULL);
+    option_str(d, key, buf, sizeof buf);
+    return buf[0] ? strtod(buf, NULL) : -1.0;
 }
 
 static long option_long(recur_device *d, const char *key) {
     char buf[64];
-    if (recur_device_get_option(d, key, buf, sizeof buf) != RECUR_OK) {
-        recur_clear_error();
-        return -1;
-    }
-    return strtol(buf, NULL, 10);
+    option_str(d, key, buf, sizeof buf);
+    return buf[0] ? strtol(buf, NULL, 10) : -1;
 }
 
 /* ---- measuring one case: the method is bench_measure's (bench_common.c) --------------------------------- */
@@ -286,15 +289,9 @@ static void run_device(recur_backend *b, recur_device *d, double load_ms, double
                 recur_last_error());
         recur_clear_error();
     }
-    if (recur_device_get_option(d, "threads", su->threads, sizeof su->threads) != RECUR_OK) {
-        su->threads[0] = 0;
-        recur_clear_error();
-    }
+    option_str(d, "threads", su->threads, sizeof su->threads);
     /* The kernels in use, which RECUR_CPU_ISA may have set below the best the driver string names. */
-    if (recur_device_get_option(d, "isa", su->isa, sizeof su->isa) != RECUR_OK) {
-        su->isa[0] = 0;
-        recur_clear_error();
-    }
+    option_str(d, "isa", su->isa, sizeof su->isa);
     /* The backend's own warm-up (OpenCL: every kernel once, GEMM paths), timed apart from the cases. */
     int has_warmup = 0;
     double t0 = bench_now_ms();
