@@ -110,6 +110,8 @@ size_t recur_model_logit_rows(const recur_model *m) {
     return m->cfg.head == RECUR_HEAD_PER_STEP ? m->T * m->B : m->B;
 }
 
+int recur_model_head_has_dy(const recur_model *m) { return m->cfg.head != RECUR_HEAD_LAST; }
+
 /* Standard normal from two uniforms of the counter-based generator (Box-Muller). */
 static float normal(uint64_t seed, uint64_t k) {
     float u1 = recur_philox_uniform(seed, 2 * k), u2 = recur_philox_uniform(seed, 2 * k + 1);
@@ -169,7 +171,7 @@ int recur_model_reserve(recur_model *m, size_t T, size_t B) {
     ALLOC(m->dlogits, rows * C);
     ALLOC(m->dfeat, B * F);
     ALLOC(m->dquery, B * F);
-    if (m->cfg.head != RECUR_HEAD_LAST) ALLOC(m->dy, TB * F); /* the last-state head has no dy (backward) */
+    if (recur_model_head_has_dy(m)) ALLOC(m->dy, TB * F);
     ALLOC(m->dx, TB * I);
     ALLOC(m->dhn, m->LD * B * P);
     ALLOC(m->denergy, TB * F);

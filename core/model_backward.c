@@ -19,8 +19,8 @@ int recur_model_backward(recur_model *m, recur_ptr dlogits) {
     TRY(recur_op_fill(d, m->LD * B * P, 0.0f, m->dhn));
     /* The last-state head reaches the outputs y only through h_n: no dy at all (NULL), rather than T*B*F
      * zeros written here and read back at every step. Attention adds into dy, so it starts at zero. */
-    const int dy_used = m->cfg.head != RECUR_HEAD_LAST;
-    if (dy_used && !per_step) TRY(recur_op_fill(d, T * B * F, 0.0f, m->dy));
+    const int has_dy = recur_model_head_has_dy(m);
+    if (has_dy && !per_step) TRY(recur_op_fill(d, T * B * F, 0.0f, m->dy));
     /* The "last" features (the head's input, or dot attention's query) came from h_n's last layer. */
     recur_ptr dlast = RECUR_NULLPTR;
     if (m->cfg.head == RECUR_HEAD_LAST) dlast = m->dfeat;
@@ -32,7 +32,8 @@ int recur_model_backward(recur_model *m, recur_ptr dlogits) {
         TRY(recur_op_copy(d, B, P, recur_at(dlast, dir * P), F, recur_at(m->dhn, row * B * P), P));
     }
     recur_ptr dx = m->cfg.vocab ? m->dx : RECUR_NULLPTR;
-    TRY(recur_rnn_backward(m->rnn, dy_used ? m->dy : RECUR_NULLPTR, m->dhn, RECUR_NULLPTR, dx, RECUR_NULLPTR, RECUR_NULLPTR));
+    TRY(recur_rnn_backward(m->rnn, has_dy ? m->dy : RECUR_NULLPTR, m->dhn, RECUR_NULLPTR, dx, RECUR_NULLPTR,
+                           RECUR_NULLPTR));
     if (m->cfg.vocab)
         TRY(recur_op_embed_bwd(d, T * B, m->cfg.embed_dim, m->ids, m->dx,
                                m->cfg.padding_idx >= 0 ? (int32_t)m->cfg.padding_idx : -1,

@@ -45,6 +45,9 @@ struct recur_model {
 
 /* Sizes of the logits: rows (B, or T*B for per_step) times C. */
 size_t recur_model_logit_rows(const recur_model *m);
+/* Whether the head's backward reaches the RNN's outputs y, so that the model has a dy (T, B, F) for it: every
+ * head but the last-state one, whose gradient enters through h_n alone (its backward passes dy = NULL). */
+int recur_model_head_has_dy(const recur_model *m);
 
 /* Optimizer state for checkpoints: which 0 = exp_avg / momentum_buffer, 1 = exp_avg_sq (NULL ptr if none). */
 recur_ptr recur_optim_state(const recur_optim *o, int which);
