@@ -20,11 +20,11 @@ struct recur_backend {
     char probe_reason[256];           /* why device_count is 0 */
 };
 
-/* Compute slots of the ops table: all this host knows (fill .. rnn_steps_input), and those of ABI 1.0 (fill ..
+/* Compute slots of the ops table: all this host knows (fill .. rnn_steps_bwd), and those of ABI 1.0 (fill ..
  * dropout), which a device-memory backend must fill; later ones are optional everywhere. */
 #define RECUR_OPS_FIRST_COMPUTE offsetof(recur_ops, fill)
 #define RECUR_OPS_SLOT_INDEX(off) (((off) - RECUR_OPS_FIRST_COMPUTE) / sizeof(void (*)(void)))
-#define RECUR_OPS_COMPUTE_SLOTS (RECUR_OPS_SLOT_INDEX(offsetof(recur_ops, rnn_steps_input)) + 1)
+#define RECUR_OPS_COMPUTE_SLOTS (RECUR_OPS_SLOT_INDEX(offsetof(recur_ops, rnn_steps_bwd)) + 1)
 #define RECUR_OPS_REQUIRED_SLOTS (RECUR_OPS_SLOT_INDEX(offsetof(recur_ops, dropout)) + 1)
 
 /* Compute slot i of a plugin's table, or NULL when it is empty or past the table's struct_size (a plugin

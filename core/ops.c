@@ -12,7 +12,7 @@ static const char *const slot_names[] = {
     "softmax_fwd", "softmax_bwd", "lstm_fwd", "lstm_bwd", "gru_fwd", "gru_bwd", "gru_reset", "gru_reset_bwd",
     "rnn_fwd", "rnn_bwd", "select_step", "embed_fwd", "embed_bwd", "xent_fwd_bwd", "bce_fwd_bwd",
     "mse_fwd_bwd", "sgd_step", "adam_step", "clip_norm", "clip_value", "dropout", "transpose", "rnn_step",
-    "rnn_step_input", "rnn_steps_input",
+    "rnn_step_input", "rnn_steps_input", "rnn_steps", "rnn_steps_bwd",
 };
 static_assert(sizeof slot_names / sizeof slot_names[0] == RECUR_OPS_COMPUTE_SLOTS,
               "slot_names must list every compute slot of recur_ops, in order");
@@ -202,6 +202,18 @@ int recur_op_rnn_steps_input(recur_device *d, int cell, size_t T, size_t B, size
                              recur_ptr y, size_t ldy, recur_ptr lengths) {
     DISPATCH(d, rnn_steps_input, cell, T, B, H, in, reverse, x, ldx, wx, ldwx, w, ldw, bias_x, bias_h, s, c, xg, hg, y,
              ldy, lengths);
+}
+
+int recur_op_rnn_steps(recur_device *d, int cell, size_t T, size_t B, size_t H, int reverse, recur_ptr w, size_t ldw,
+                       recur_ptr bias_x, recur_ptr bias_h, recur_ptr s, recur_ptr c, recur_ptr xg, recur_ptr hg,
+                       recur_ptr y, size_t ldy, recur_ptr lengths) {
+    DISPATCH(d, rnn_steps, cell, T, B, H, reverse, w, ldw, bias_x, bias_h, s, c, xg, hg, y, ldy, lengths);
+}
+
+int recur_op_rnn_steps_bwd(recur_device *d, int cell, size_t T, size_t B, size_t H, int reverse, recur_ptr w,
+                           size_t ldw, recur_ptr s, recur_ptr c, recur_ptr xg, recur_ptr hg, recur_ptr dy, size_t ldy,
+                           recur_ptr dh, recur_ptr dc, recur_ptr dg, recur_ptr dhg, recur_ptr lengths) {
+    DISPATCH(d, rnn_steps_bwd, cell, T, B, H, reverse, w, ldw, s, c, xg, hg, dy, ldy, dh, dc, dg, dhg, lengths);
 }
 
 static int slot_index(const char *name) {

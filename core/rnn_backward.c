@@ -4,6 +4,7 @@
  * (dW_ih += dG^T X, dW_hh += dG^T H_prev, db = column sums of dG), and the input gradient is one GEMM
  * (dX = dG W_ih). Gradients accumulate into the arena; dx, dh0, dc0 are overwritten.
  */
+#include "internal.h"
 #include "rnn_internal.h"
 
 #define TRY(call)                                                                                          \
@@ -22,6 +23,15 @@ static int recurrence(recur_rnn *r, size_t l, size_t dir, recur_ptr dy) {
     const size_t T = r->T, B = r->B, H = r->H, P = r->Hout, GH = r->G * H, ldy = r->D * P;
     const int rev = (int)dir, cell = r->cfg.cell;
     recur_ptr w_hh = recur_params_data(r->p, q->w_hh);
+    /* The cells rnn_steps_bwd knows (their recur_step_cell numbers are recur_cell's, rnn_forward.c), all steps
+     * in one op where the backend has it: it may keep its threads on their own samples through the sequence. */
+    if (cell != RECUR_CELL_GRU_ORIGINAL && !r->cfg.proj_size && recur_op_native(d, "rnn_steps_bwd")) {
+        const int lstm = cell == RECUR_CELL_LSTM, gru = cell == RECUR_CELL_GRU;
+        return recur_op_rnn_steps_bwd(d, cell, T, B, H, rev, w_hh, H, q->s, lstm ? q->c : RECUR_NULLPTR, q->xg,
+                                      gru ? q->hg : RECUR_NULLPTR, dy.buf ? recur_at(dy, dir * P) : RECUR_NULLPTR, ldy,
+                                      r->carry, lstm ? r->dc : RECUR_NULLPTR, q->dg, gru ? q->dhg : RECUR_NULLPTR,
+                                      r->lengths);
+    }
     for (size_t k = 0; k < T; k++) {
         size_t step = T - 1 - k, t = rev ? T - 1 - step : step;
         recur_ptr h_prev = recur_at(q->s, prev_index(rev, t) * B * P);

@@ -61,6 +61,8 @@ static int forward_direction(recur_rnn *r, size_t l, size_t dir, size_t T, size_
      * threads on their own samples across steps), or each step in its own op (rnn_step_input: both GEMMs in
      * one pass). */
     const int steps_input = per_step && recur_op_native(d, "rnn_steps_input");
+    /* Likewise with every step's input projected up front (training, larger weights): rnn_steps. */
+    const int steps = step_op && !per_step && recur_op_native(d, "rnn_steps");
     const int step_input = per_step && recur_op_native(d, "rnn_step_input");
 
     /* All steps' input projection at once: xg (T*B, G*H) = input (T*B, in) W_ih^T (+ biases). */
@@ -100,6 +102,10 @@ static int forward_direction(recur_rnn *r, size_t l, size_t dir, size_t T, size_
         return recur_op_rnn_steps_input(d, cell, T, B, H, in, rev, L->input, in, q->wih_t, r->ld_wt, wb, ldb, bias_x,
                                         bias_h, q->s, cell == RECUR_CELL_LSTM ? q->c : RECUR_NULLPTR, q->xg,
                                         gru ? q->hg : RECUR_NULLPTR, recur_at(y, dir * P), ldy, r->lengths);
+    if (steps)
+        return recur_op_rnn_steps(d, cell, T, B, H, rev, wb, ldb, bias_x, bias_h, q->s,
+                                  cell == RECUR_CELL_LSTM ? q->c : RECUR_NULLPTR, q->xg, gru ? q->hg : RECUR_NULLPTR,
+                                  recur_at(y, dir * P), ldy, r->lengths);
     for (size_t step = 0; step < T; step++) {
         size_t t = rev ? T - 1 - step : step;
         recur_ptr h_prev = recur_at(q->s, prev_index(rev, t) * B * P);

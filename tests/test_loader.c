@@ -115,8 +115,8 @@ static void test_fallback_to_reference(void) {
 }
 
 /* A plugin built against ABI 1.0 (its ops table ends after dropout) loads on this newer host; the host never
- * reads past its table: the later ops (transpose, rnn_step, rnn_step_input, rnn_steps_input) count as empty slots, and on host-addressable
- * memory the reference kernels run them. */
+ * reads past its table: the later ops (transpose, rnn_step, rnn_step_input, rnn_steps_input, rnn_steps,
+ * rnn_steps_bwd) count as empty slots, and on host-addressable memory the reference kernels run them. */
 static void test_older_minor_plugin(void) {
     recur_device *d;
     CU_ASSERT_EQUAL_FATAL(recur_device_open_default(broken("minimal10"), NULL, &d), RECUR_OK);
@@ -124,6 +124,8 @@ static void test_older_minor_plugin(void) {
     CU_ASSERT_TRUE(recur_op_available(d, "rnn_step"));
     CU_ASSERT_TRUE(recur_op_available(d, "rnn_step_input"));
     CU_ASSERT_TRUE(recur_op_available(d, "rnn_steps_input"));
+    CU_ASSERT_TRUE(recur_op_available(d, "rnn_steps"));
+    CU_ASSERT_TRUE(recur_op_available(d, "rnn_steps_bwd"));
     CU_ASSERT_TRUE(recur_op_available(d, "gemm"));
     CU_ASSERT_FALSE(recur_op_available(d, "no_such_op"));
     recur_ptr x, y;
@@ -167,12 +169,34 @@ static void test_older_minor_plugin(void) {
                     RECUR_OK);
     recur_read(d, out, x, 6);
     CU_ASSERT_DOUBLE_EQUAL(out[5], tanh(1.35), 1e-6);
+    /* rnn_steps over one step: W^T x[0], bias_h x[1], the step's xg x[2] = 0.1, states x[4] and x[5] */
+    const float steps_fwd[6] = {2.0f, 0.25f, 0.1f, 0, 0.5f, 0};
+    recur_write(d, x, steps_fwd, 6);
+    CU_ASSERT_EQUAL(recur_op_rnn_steps(d, RECUR_STEP_RNN_TANH, 1, 1, 1, 0, recur_at(x, 0), 1, RECUR_NULLPTR,
+                                       recur_at(x, 1), recur_at(x, 4), RECUR_NULLPTR, recur_at(x, 2), RECUR_NULLPTR,
+                                       RECUR_NULLPTR, 1, RECUR_NULLPTR),
+                    RECUR_OK);
+    recur_read(d, out, x, 6);
+    const double h1 = tanh(1.35);
+    CU_ASSERT_DOUBLE_EQUAL(out[5], h1, 1e-6);
+    /* and its backward: dh = 1 in y[2] becomes dpre W_hh = (1 - h1^2) 2, dpre in y[3] */
+    const float dh_in[2] = {1.0f, 0};
+    recur_write(d, recur_at(y, 2), dh_in, 2);
+    CU_ASSERT_EQUAL(recur_op_rnn_steps_bwd(d, RECUR_STEP_RNN_TANH, 1, 1, 1, 0, recur_at(x, 0), 1, recur_at(x, 4),
+                                           RECUR_NULLPTR, recur_at(x, 2), RECUR_NULLPTR, RECUR_NULLPTR, 1,
+                                           recur_at(y, 2), RECUR_NULLPTR, recur_at(y, 3), RECUR_NULLPTR, RECUR_NULLPTR),
+                    RECUR_OK);
+    recur_read(d, out, y, 6);
+    CU_ASSERT_DOUBLE_EQUAL(out[3], 1.0 - h1 * h1, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(out[2], 2.0 * (1.0 - h1 * h1), 1e-6);
     const char *names[8];
-    CU_ASSERT_EQUAL(recur_device_fallback_ops(d, names, 8), 4);
+    CU_ASSERT_EQUAL(recur_device_fallback_ops(d, names, 8), 6);
     CU_ASSERT_STRING_EQUAL(names[0], "transpose");
     CU_ASSERT_STRING_EQUAL(names[1], "rnn_step");
     CU_ASSERT_STRING_EQUAL(names[2], "rnn_step_input");
     CU_ASSERT_STRING_EQUAL(names[3], "rnn_steps_input");
+    CU_ASSERT_STRING_EQUAL(names[4], "rnn_steps");
+    CU_ASSERT_STRING_EQUAL(names[5], "rnn_steps_bwd");
     recur_free(d, x);
     recur_free(d, y);
     recur_device_close(d);

@@ -9,7 +9,9 @@
  *   cpu_ops.c       the op table and the non-cell ops, run on the pool (ref kernels, own SGEMM and sum_sq)
  *   cpu_cells.c     the recurrent cell ops (SIMD row kernels for valid rows, ref kernels otherwise), and
  *                   rnn_step (the step's GEMM, then the forward cell task with the biases) and
- *                   rnn_step_input (the same after the input's GEMM, both GEMMs in one section)
+ *                   rnn_step_input (the same after the input's GEMM, both GEMMs in one section), and
+ *                   rnn_steps_input / rnn_steps / rnn_steps_bwd (every step of a direction, each thread
+ *                   on its own samples, in one section)
  *   cpu_simd.h      vectorised sigmoid / tanh and cell rows; cpu_simd_x86.c instantiates cpu_simd_tmpl.h
  *                   for AVX-512 and AVX2
  */
@@ -42,7 +44,7 @@ typedef struct cpu_dev {
     int split_small; /* testing knob: split every op over all threads, however small */
     double *partials; /* sum_sq block sums, grown under the pool lock */
     size_t partials_len;
-    /* rnn_steps_input: each thread's speed (samples per ms, an average of recent calls) for steps_nt threads,
+    /* rnn_steps_input, rnn_steps, rnn_steps_bwd: each thread's speed (samples per ms, an average of recent calls) for steps_nt threads,
      * which sets its share of the samples (cpu_cells.c); under the pool lock */
     double steps_speed[CPU_PARTS_MAX_THREADS];
     int steps_nt;
@@ -98,5 +100,11 @@ int cpu_rnn_steps_input(void *dev, int cell, size_t T, size_t B, size_t H, size_
                         size_t ldx, recur_ptr wx, size_t ldwx, recur_ptr w, size_t ldw, recur_ptr bias_x,
                         recur_ptr bias_h, recur_ptr s, recur_ptr c, recur_ptr xg, recur_ptr hg, recur_ptr y, size_t ldy,
                         recur_ptr lengths);
+int cpu_rnn_steps(void *dev, int cell, size_t T, size_t B, size_t H, int reverse, recur_ptr w, size_t ldw,
+                  recur_ptr bias_x, recur_ptr bias_h, recur_ptr s, recur_ptr c, recur_ptr xg, recur_ptr hg, recur_ptr y,
+                  size_t ldy, recur_ptr lengths);
+int cpu_rnn_steps_bwd(void *dev, int cell, size_t T, size_t B, size_t H, int reverse, recur_ptr w, size_t ldw,
+                      recur_ptr s, recur_ptr c, recur_ptr xg, recur_ptr hg, recur_ptr dy, size_t ldy, recur_ptr dh,
+                      recur_ptr dc, recur_ptr dg, recur_ptr dhg, recur_ptr lengths);
 
 #endif

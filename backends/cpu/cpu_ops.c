@@ -743,4 +743,6 @@ const recur_ops cpu_ops = {
     .rnn_step = cpu_rnn_step,
     .rnn_step_input = cpu_rnn_step_input,
     .rnn_steps_input = cpu_rnn_steps_input,
+    .rnn_steps = cpu_rnn_steps,
+    .rnn_steps_bwd = cpu_rnn_steps_bwd,
 };

@@ -136,6 +136,12 @@ void recur_k_rnn_steps_input(int cell, size_t T, size_t B, size_t H, size_t in, 
                              const float *wx, size_t ldwx, const float *w, size_t ldw, const float *bias_x,
                              const float *bias_h, float *s, float *c, float *xg, float *hg, float *y, size_t ldy,
                              const int32_t *lengths, int ith, int nth);
+void recur_k_rnn_steps(int cell, size_t T, size_t B, size_t H, int reverse, const float *w, size_t ldw,
+                       const float *bias_x, const float *bias_h, float *s, float *c, float *xg, float *hg, float *y,
+                       size_t ldy, const int32_t *lengths, int ith, int nth);
+void recur_k_rnn_steps_bwd(int cell, size_t T, size_t B, size_t H, int reverse, const float *w, size_t ldw,
+                           const float *s, const float *c, const float *xg, const float *hg, const float *dy, size_t ldy,
+                           float *dh, float *dc, float *dg, float *dhg, const int32_t *lengths, int ith, int nth);
 void recur_k_select_step(size_t B, size_t N, const float *a, size_t lda, const float *other, size_t ldo, float *y,
                          size_t ldy, const int32_t *lengths, size_t t, int ith, int nth);
 

@@ -196,6 +196,22 @@ static int ref_rnn_steps_input(void *dev, int cell, size_t T, size_t B, size_t H
                             F(c), F(xg), F(hg), F(y), ldy, I(lengths), 0, 1);
     return RECUR_OK;
 }
+static int ref_rnn_steps(void *dev, int cell, size_t T, size_t B, size_t H, int reverse, recur_ptr w, size_t ldw,
+                         recur_ptr bias_x, recur_ptr bias_h, recur_ptr s, recur_ptr c, recur_ptr xg, recur_ptr hg,
+                         recur_ptr y, size_t ldy, recur_ptr lengths) {
+    if (!recur_k_step_gates(cell)) return invalid("rnn_steps cell (RECUR_STEP_*)", cell);
+    recur_k_rnn_steps(cell, T, B, H, reverse, F(w), ldw, F(bias_x), F(bias_h), F(s), F(c), F(xg), F(hg), F(y), ldy,
+                      I(lengths), 0, 1);
+    return RECUR_OK;
+}
+static int ref_rnn_steps_bwd(void *dev, int cell, size_t T, size_t B, size_t H, int reverse, recur_ptr w, size_t ldw,
+                             recur_ptr s, recur_ptr c, recur_ptr xg, recur_ptr hg, recur_ptr dy, size_t ldy,
+                             recur_ptr dh, recur_ptr dc, recur_ptr dg, recur_ptr dhg, recur_ptr lengths) {
+    if (!recur_k_step_gates(cell)) return invalid("rnn_steps_bwd cell (RECUR_STEP_*)", cell);
+    recur_k_rnn_steps_bwd(cell, T, B, H, reverse, F(w), ldw, F(s), F(c), F(xg), F(hg), F(dy), ldy, F(dh), F(dc), F(dg),
+                          F(dhg), I(lengths), 0, 1);
+    return RECUR_OK;
+}
 static int ref_rnn_bwd(void *dev, size_t B, size_t H, int act, recur_ptr h, recur_ptr dy, size_t ldy, recur_ptr dh,
                        recur_ptr dpre, recur_ptr lengths, size_t t) {
     if (check_rnn_act(act)) return RECUR_E_INVALID;
@@ -308,4 +324,6 @@ const recur_ops recur_ref_ops = {
     .rnn_step = ref_rnn_step,
     .rnn_step_input = ref_rnn_step_input,
     .rnn_steps_input = ref_rnn_steps_input,
+    .rnn_steps = ref_rnn_steps,
+    .rnn_steps_bwd = ref_rnn_steps_bwd,
 };

@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define RECUR_ABI_MAJOR 1
-#define RECUR_ABI_MINOR 3
+#define RECUR_ABI_MINOR 4
 
 #define RECUR_BACKEND_ENTRY_SYMBOL "recur_backend_entry"
 
@@ -387,6 +387,41 @@ typedef struct recur_ops {
                            size_t ldy, recur_ptr lengths);
 
     /* ===== end of ABI 1.3 ===== */
+
+    /* ===== ABI 1.4: compute ops, optional for every backend (as those of 1.1) ===== */
+
+    /* All T steps of one direction of a recurrent layer's forward pass, each as rnn_step, in one call: the
+     * training forward's counterpart of rnn_steps_input (every step's gates stay in xg, and hg, for the
+     * backward). A sample's row of every step depends only on its own earlier rows, so a backend may run
+     * groups of samples through all the steps without waiting for the others between steps. Defined as, for
+     * step = 0 .. T-1, with t, i, o as for rnn_steps_input and GH = G*H:
+     *   rnn_step(cell, B, H, s + i*B*H, w, ldw, bias_x, bias_h, xg + t*B*GH, hg + t*B*GH, c + i*B*H, c + o*B*H,
+     *            s + o*B*H, y + t*B*ldy, ldy, lengths, t)
+     * (a NULL y, hg or c stays NULL). xg (and hg, GRU) hold T blocks of B x GH: xg's the step's input
+     * projection on entry, both its gates as rnn_step leaves them on return. Tolerance: rnn_step's, through
+     * T steps. */
+    int (*rnn_steps)(void *dev, int cell, size_t T, size_t B, size_t H, int reverse, recur_ptr w, size_t ldw,
+                     recur_ptr bias_x, recur_ptr bias_h, recur_ptr s, recur_ptr c, recur_ptr xg, recur_ptr hg,
+                     recur_ptr y, size_t ldy, recur_ptr lengths);
+
+    /* The backward recurrence of what rnn_steps computed, in one call: for step = T-1 .. 0 (t, i, o as
+     * there), the cell's backward op and then the gradient through the recurrent weights, as the core runs
+     * them one by one:
+     *   LSTM:  lstm_bwd(B, H, xg_t, c + i*B*H, c + o*B*H, dy_t, ldy, dh, dc, dg_t, lengths, t);  acc = dg_t
+     *   GRU:   gru_bwd(B, H, 1, xg_t, hg_t, s + i*B*H, dy_t, ldy, dh, dg_t, dhg_t, lengths, t);  acc = dhg_t
+     *   RNN:   rnn_bwd(B, H, tanh or relu, s + o*B*H, dy_t, ldy, dh, dg_t, lengths, t);        acc = dg_t
+     *   gemm(0, 0, B, H, GH, 1, acc, GH, w, ldw, 1, dh, H)
+     * with xg_t = xg + t*B*GH (and hg_t, dg_t, dhg_t likewise) and dy_t = dy + t*B*ldy (dy may be NULL).
+     * w (GH x H, ldw >= H) is W_hh itself. dh (B x H) holds dL/dh after the last step on entry and dL/dh0
+     * on return; dc (B x H, LSTM only) likewise for the cell state. dg (and dhg, GRU) receive T blocks of
+     * B x GH: the gradients the weight GEMMs then read. Rows of every step depend only on the same rows of
+     * the later steps, so a backend may again keep groups of samples on their own threads. Tolerance: that
+     * of the cell's backward op and the GEMM, through T steps. */
+    int (*rnn_steps_bwd)(void *dev, int cell, size_t T, size_t B, size_t H, int reverse, recur_ptr w, size_t ldw,
+                         recur_ptr s, recur_ptr c, recur_ptr xg, recur_ptr hg, recur_ptr dy, size_t ldy, recur_ptr dh,
+                         recur_ptr dc, recur_ptr dg, recur_ptr dhg, recur_ptr lengths);
+
+    /* ===== end of ABI 1.4 ===== */
 } recur_ops;
 
 /* ---- the backend interface ---------------------------------------------------------------------------- */

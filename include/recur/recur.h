@@ -171,6 +171,13 @@ int recur_op_rnn_steps_input(recur_device *d, int cell, size_t T, size_t B, size
                              recur_ptr x, size_t ldx, recur_ptr wx, size_t ldwx, recur_ptr w, size_t ldw,
                              recur_ptr bias_x, recur_ptr bias_h, recur_ptr s, recur_ptr c, recur_ptr xg, recur_ptr hg,
                              recur_ptr y, size_t ldy, recur_ptr lengths);
+/* ABI 1.4 (optional in backends; see recur_op_available) */
+int recur_op_rnn_steps(recur_device *d, int cell, size_t T, size_t B, size_t H, int reverse, recur_ptr w, size_t ldw,
+                       recur_ptr bias_x, recur_ptr bias_h, recur_ptr s, recur_ptr c, recur_ptr xg, recur_ptr hg,
+                       recur_ptr y, size_t ldy, recur_ptr lengths);
+int recur_op_rnn_steps_bwd(recur_device *d, int cell, size_t T, size_t B, size_t H, int reverse, recur_ptr w,
+                           size_t ldw, recur_ptr s, recur_ptr c, recur_ptr xg, recur_ptr hg, recur_ptr dy, size_t ldy,
+                           recur_ptr dh, recur_ptr dc, recur_ptr dg, recur_ptr dhg, recur_ptr lengths);
 
 /* 1 when op `name` (a recur_ops slot name, e.g. "transpose") can run on d: the backend has it, or its memory
  * is host-addressable so the reference kernel stands in; 0 otherwise (or for an unknown name). */

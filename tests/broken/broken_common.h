@@ -29,8 +29,8 @@ static inline int b_open(int i, void **dev) { *dev = (void *)&svc; return 0; }
 static inline void b_close(void *dev) {}
 
 /* OPS_V1_0: the ops table as a plugin built against ABI 1.0 has it (it ends after dropout). What lies
- * beyond struct_size is not the plugin's: here a transpose, an rnn_step, an rnn_step_input and an
- * rnn_steps_input that fail loudly if the host ever calls them. */
+ * beyond struct_size is not the plugin's: here a transpose, an rnn_step, an rnn_step_input, an
+ * rnn_steps_input, an rnn_steps and an rnn_steps_bwd that fail loudly if the host ever calls them. */
 #ifdef OPS_V1_0
 #define BROKEN_OPS_SIZE offsetof(recur_ops, transpose)
 static int b_beyond_table(void *dev, size_t rows, size_t cols, recur_ptr x, size_t ldx, recur_ptr y, size_t ldy) {
@@ -53,9 +53,21 @@ static int b_steps_input_beyond_table(void *dev, int cell, size_t T, size_t B, s
                                       recur_ptr hg, recur_ptr y, size_t ldy, recur_ptr lengths) {
     return svc->set_error(RECUR_E_ABI, "the host called a method past the plugin's struct_size");
 }
+static int b_steps_beyond_table(void *dev, int cell, size_t T, size_t B, size_t H, int reverse, recur_ptr w,
+                                size_t ldw, recur_ptr bias_x, recur_ptr bias_h, recur_ptr s, recur_ptr c, recur_ptr xg,
+                                recur_ptr hg, recur_ptr y, size_t ldy, recur_ptr lengths) {
+    return svc->set_error(RECUR_E_ABI, "the host called a method past the plugin's struct_size");
+}
+static int b_steps_bwd_beyond_table(void *dev, int cell, size_t T, size_t B, size_t H, int reverse, recur_ptr w,
+                                    size_t ldw, recur_ptr s, recur_ptr c, recur_ptr xg, recur_ptr hg, recur_ptr dy,
+                                    size_t ldy, recur_ptr dh, recur_ptr dc, recur_ptr dg, recur_ptr dhg,
+                                    recur_ptr lengths) {
+    return svc->set_error(RECUR_E_ABI, "the host called a method past the plugin's struct_size");
+}
 #define BROKEN_OPS_BEYOND                                                                                  \
     .transpose = b_beyond_table, .rnn_step = b_step_beyond_table, .rnn_step_input = b_step_input_beyond_table, \
-    .rnn_steps_input = b_steps_input_beyond_table,
+    .rnn_steps_input = b_steps_input_beyond_table, .rnn_steps = b_steps_beyond_table,                          \
+    .rnn_steps_bwd = b_steps_bwd_beyond_table,
 #else
 #define BROKEN_OPS_SIZE sizeof(recur_ops)
 #define BROKEN_OPS_BEYOND

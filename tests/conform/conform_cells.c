@@ -33,6 +33,7 @@ static const cell_case cell_cases[] = {
 
 static const char *const len_names[] = {"lengths NULL", "lengths mixed", "all rows invalid", "all rows valid"};
 static const char *const y_names[] = {"y NULL", "y dense", "y slot ldy=2H+1"};
+static const char *const dy_names[] = {"dy NULL", "dy dense", "dy slot ldy=2H+1"};
 
 /* lengths: LEN_MIXED gives some t >= lengths[b] (including length 0) and some valid rows. */
 static ct_tensor *cell_lengths(ct_case *c, const cell_case *k) {
@@ -407,9 +408,24 @@ static const steps_case steps_cases[] = {
     {.cell = RECUR_STEP_LSTM, .T = 2, .B = 16, .H = 256, .in = 300, .lengths = LEN_MIXED, .y = Y_DENSE, .bias_h = 1},
     {.cell = RECUR_STEP_GRU, .T = 2, .B = 4, .H = 5, .in = 0, .reverse = 1, .lengths = LEN_MIXED, .y = Y_DENSE,
      .bias_x = 1, .bias_h = 1},
+    /* W_hh alone 2.4 MB: rnn_steps and rnn_steps_bwd step by step on a CPU too */
+    {.cell = RECUR_STEP_LSTM, .T = 2, .B = 5, .H = 384, .in = 3, .reverse = 1, .lengths = LEN_MIXED, .y = Y_SLOT,
+     .bias_h = 1},
 };
 
 static const char *const steps_cell_names[] = {"rnn_tanh", "rnn_relu", "lstm", "gru"};
+
+/* lengths for the T steps of case k: none, 0, T and values between (LEN_MIXED), or all valid */
+static ct_tensor *steps_lengths(ct_case *c, const steps_case *k) {
+    if (k->lengths == LEN_NULL) return NULL;
+    ct_tensor *len = ct_ints(c, "lengths", k->B, NULL);
+    for (size_t b = 0; b < k->B; b++)
+        ct_i(len)[b] = k->lengths == LEN_ALL_VALID ? (int32_t)k->T + ct_randi(c, 0, 2)
+                       : b % 3 == 0                ? 0
+                       : b % 3 == 1                ? (int32_t)k->T
+                                                   : ct_randi(c, 0, (int32_t)k->T + 1);
+    return len;
+}
 
 /* Each step may differ from the reference by the GEMMs' rounding, and the next step reads that state, so
  * every output gets T times a step's floor, S = in max|x| max|wx| + H max|h| max|w| + max|bias_x| +
@@ -448,15 +464,7 @@ static void rnn_steps_case(ct_case *c, const steps_case *k) {
     if (hg) ct_const(hg, NAN);
     ct_tensor *y = k->y == Y_NULL ? NULL : ct_mat(c, "y", CT_OUT, T * B, H, ldy ? ldy : 1);
     if (y) ct_const(y, NAN);
-    ct_tensor *len = NULL;
-    if (k->lengths != LEN_NULL) {
-        len = ct_ints(c, "lengths", B, NULL);
-        for (size_t b = 0; b < B; b++)
-            ct_i(len)[b] = k->lengths == LEN_ALL_VALID ? (int32_t)T + ct_randi(c, 0, 2)
-                           : b % 3 == 0                ? 0
-                           : b % 3 == 1                ? (int32_t)T
-                                                       : ct_randi(c, 0, (int32_t)T + 1);
-    }
+    ct_tensor *len = steps_lengths(c, k);
     double S = (double)in * ct_amax(x) * ct_amax(wx) + (double)H * ct_amax(w) + (bx ? ct_amax(bx) : 0) +
                (bh ? ct_amax(bh) : 0);
     if (S < 1) S = 1;
@@ -481,6 +489,114 @@ static void test_rnn_steps_input(void) {
         ct_case_end(c);
     }
 }
+
+/* ---- rnn_steps and rnn_steps_bwd (ABI 1.4, optional): the training forward's steps and their backward ----
+ * The rnn_steps_input cases without the input: every step's xg (its projection) given instead. */
+
+/* The case's name; the biases only where the op takes them (fwd). */
+static const char *steps_case_name(const steps_case *k, int fwd, char *buf, size_t n) {
+    snprintf(buf, n, "%s T=%zu B=%zu H=%zu %s ldw=+%zu%s%s off=%zu %s, %s", steps_cell_names[k->cell], k->T, k->B, k->H,
+             k->reverse ? "reverse" : "forward", k->ldw_pad, fwd && k->bias_x ? " bias_x" : "",
+             fwd && k->bias_h ? " bias_h" : "", k->off, len_names[k->lengths], fwd ? y_names[k->y] : dy_names[k->y]);
+    return buf;
+}
+
+/* Tolerance as rnn_steps_input's, the projection's term replaced by max|xg|. */
+static void rnn_steps_fwd_case(ct_case *c, const steps_case *k) {
+    const size_t T = k->T, B = k->B, H = k->H, BH = B * H;
+    const size_t G = k->cell == RECUR_STEP_LSTM ? 4 : k->cell == RECUR_STEP_GRU ? 3 : 1, GH = G * H;
+    const size_t ldw = GH + k->ldw_pad, ldy = k->y == Y_SLOT ? 2 * H + 1 : H;
+    const int gru = k->cell == RECUR_STEP_GRU, lstm = k->cell == RECUR_STEP_LSTM;
+    const float scale = k->cell == RECUR_STEP_RNN_RELU ? 0.5f : 2.0f, ws = scale / sqrtf((float)(H ? H : 1));
+    ct_tensor *w = ct_mat(c, "w", CT_IN, H, GH, ldw ? ldw : 1);
+    ct_rand(w, -ws, ws);
+    ct_tensor *bx = k->bias_x ? ct_mat(c, "bias_x", CT_IN, 1, GH, GH ? GH : 1) : NULL;
+    ct_tensor *bh = k->bias_h ? ct_mat(c, "bias_h", CT_IN, 1, GH, GH ? GH : 1) : NULL;
+    if (bx) ct_rand(bx, -0.5f, 0.5f);
+    if (bh) ct_rand(bh, -0.5f, 0.5f);
+    const size_t first = k->reverse ? T : 0;
+    ct_tensor *st = ct_mat(c, "s", CT_OUT, (T + 1) * B, H, H ? H : 1);
+    ct_tensor *cs = lstm ? ct_mat(c, "c", CT_OUT, (T + 1) * B, H, H ? H : 1) : NULL;
+    ct_const(st, NAN);
+    if (cs) ct_const(cs, NAN);
+    for (size_t i = 0; i < BH; i++) {
+        ct_f(st)[first * BH + i] = ct_randf(c, -1, 1);
+        if (cs) ct_f(cs)[first * BH + i] = ct_randf(c, -2, 2);
+    }
+    /* every step's projection in xg (read, then the gates written); GRU's hg written, not read */
+    ct_tensor *xg = ct_mat(c, "xg", CT_OUT, T * B, GH, GH ? GH : 1);
+    ct_tensor *hg = gru ? ct_mat(c, "hg", CT_OUT, T * B, GH, GH ? GH : 1) : NULL;
+    ct_rand(xg, -scale / 2, scale / 2);
+    if (hg) ct_const(hg, NAN);
+    ct_tensor *y = k->y == Y_NULL ? NULL : ct_mat(c, "y", CT_OUT, T * B, H, ldy ? ldy : 1);
+    if (y) ct_const(y, NAN);
+    ct_tensor *len = steps_lengths(c, k);
+    double S = ct_amax(xg) + (double)H * ct_amax(w) + (bx ? ct_amax(bx) : 0) + (bh ? ct_amax(bh) : 0);
+    if (S < 1) S = 1;
+    ct_tensor *outs[] = {st, cs, xg, hg, y};
+    for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++)
+        if (outs[i]) ct_tol(outs[i], c->op->rtol, S * (double)(T ? T : 1));
+    CT_RUN(c, recur_op_rnn_steps(CT_D, k->cell, T, B, H, k->reverse, CT_P(w), ldw, CT_P(bx), CT_P(bh), CT_P(st),
+                                 CT_P(cs), CT_P(xg), CT_P(hg), CT_P(y), ldy, CT_P(len)));
+}
+
+/* The forward's saved tensors drawn as a forward leaves them (states in [-1, 1], c in [-2, 2], gate
+ * activations in (0, 1), GRU's h-side pre-activations in [-1, 1]); dh (and dc) of the last step given, dy
+ * per the case. Each step's rounding reaches the earlier steps through the GEMM, whose floor is a sum of
+ * GH products: every output gets rtol relative to the largest of its own (the oracle's) elements, T times,
+ * and never less than T max(1, max|dh| + max|dy|) (the gradients entering). */
+static void rnn_steps_bwd_case(ct_case *c, const steps_case *k) {
+    const size_t T = k->T, B = k->B, H = k->H;
+    const size_t G = k->cell == RECUR_STEP_LSTM ? 4 : k->cell == RECUR_STEP_GRU ? 3 : 1, GH = G * H;
+    const size_t ldw = H + k->ldw_pad, ldy = k->y == Y_SLOT ? 2 * H + 1 : H;
+    const int gru = k->cell == RECUR_STEP_GRU, lstm = k->cell == RECUR_STEP_LSTM;
+    const float scale = k->cell == RECUR_STEP_RNN_RELU ? 0.5f : 2.0f, ws = scale / sqrtf((float)(GH ? GH : 1));
+    ct_tensor *w = ct_mat(c, "w", CT_IN, GH, H, ldw ? ldw : 1); /* W_hh itself */
+    ct_rand(w, -ws, ws);
+    ct_tensor *st = ct_mat(c, "s", CT_IN, (T + 1) * B, H, H ? H : 1);
+    ct_tensor *cs = lstm ? ct_mat(c, "c", CT_IN, (T + 1) * B, H, H ? H : 1) : NULL;
+    ct_tensor *xg = ct_mat(c, "xg", CT_IN, T * B, GH, GH ? GH : 1);
+    ct_tensor *hg = gru ? ct_mat(c, "hg", CT_IN, T * B, GH, GH ? GH : 1) : NULL;
+    ct_rand(st, k->cell == RECUR_STEP_RNN_RELU ? 0.0f : -1.0f, 1);
+    if (cs) ct_rand(cs, -2, 2);
+    ct_rand(xg, 0.01f, 0.99f);
+    if (hg) ct_rand(hg, -1, 1);
+    ct_tensor *dy = k->y == Y_NULL ? NULL : ct_mat(c, "dy", CT_IN, T * B, H, ldy ? ldy : 1);
+    if (dy) ct_rand(dy, -1, 1);
+    ct_tensor *dh = ct_mat(c, "dh", CT_OUT, B, H, H ? H : 1);
+    ct_tensor *dc = lstm ? ct_mat(c, "dc", CT_OUT, B, H, H ? H : 1) : NULL;
+    ct_rand(dh, -1, 1);
+    if (dc) ct_rand(dc, -1, 1);
+    ct_tensor *dg = ct_mat(c, "dg", CT_OUT, T * B, GH, GH ? GH : 1);
+    ct_tensor *dhg = gru ? ct_mat(c, "dhg", CT_OUT, T * B, GH, GH ? GH : 1) : NULL;
+    ct_const(dg, NAN);
+    if (dhg) ct_const(dhg, NAN);
+    ct_tensor *len = steps_lengths(c, k);
+    double S = ct_amax(dh) + (dc ? ct_amax(dc) : 0) + (dy ? ct_amax(dy) : 0);
+    if (S < 1) S = 1;
+    ct_tensor *outs[] = {dh, dc, dg, dhg};
+    for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++)
+        if (outs[i]) {
+            ct_tol(outs[i], c->op->rtol, S * (double)(T ? T : 1));
+            ct_floor_rel(outs[i], (double)(T ? T : 1));
+        }
+    CT_RUN(c, recur_op_rnn_steps_bwd(CT_D, k->cell, T, B, H, k->reverse, CT_P(w), ldw, CT_P(st), CT_P(cs), CT_P(xg),
+                                     CT_P(hg), CT_P(dy), ldy, CT_P(dh), CT_P(dc), CT_P(dg), CT_P(dhg), CT_P(len)));
+}
+
+static void run_steps_op(const char *op, void (*run)(ct_case *, const steps_case *)) {
+    if (!ct_optional_op_begin(op, "1.4")) return;
+    for (size_t i = 0; i < sizeof steps_cases / sizeof steps_cases[0]; i++) {
+        const steps_case *k = &steps_cases[i];
+        char name[160];
+        ct_case *c = ct_case_begin("%s", steps_case_name(k, run == rnn_steps_fwd_case, name, sizeof name));
+        ct_case_offset(c, k->off);
+        run(c, k);
+        ct_case_end(c);
+    }
+}
+static void test_rnn_steps(void) { run_steps_op("rnn_steps", rnn_steps_fwd_case); }
+static void test_rnn_steps_bwd(void) { run_steps_op("rnn_steps_bwd", rnn_steps_bwd_case); }
 
 /* ---- select_step --------------------------------------------------------------------------------------- */
 
@@ -544,5 +660,7 @@ CU_TestInfo ct_cells_tests[] = {
     {.pName = "rnn_step", .pTestFunc = test_rnn_step},
     {.pName = "rnn_step_input", .pTestFunc = test_rnn_step_input},
     {.pName = "rnn_steps_input", .pTestFunc = test_rnn_steps_input},
+    {.pName = "rnn_steps", .pTestFunc = test_rnn_steps},
+    {.pName = "rnn_steps_bwd", .pTestFunc = test_rnn_steps_bwd},
     CU_TEST_INFO_NULL,
 };

@@ -55,6 +55,11 @@ ct_op_info ct_ops[] = {
      .floor = "max(1, in max|x| max|wx| + H max|h_prev| max|w| + max|bias_x| + max|bias_h|)"},
     {.name = "rnn_steps_input", .suite = "cells", .rtol = 1e-5,
      .floor = "T max(1, in max|x| max|wx| + H max|w| + max|bias_x| + max|bias_h|)"},
+    /* ABI 1.4 (optional) */
+    {.name = "rnn_steps", .suite = "cells", .rtol = 1e-5,
+     .floor = "T max(1, max|xg| + H max|w| + max|bias_x| + max|bias_h|)"},
+    {.name = "rnn_steps_bwd", .suite = "cells", .rtol = 1e-5,
+     .floor = "T max(1, max|dh| + max|dc| + max|dy|, the oracle's largest element of the output)"},
 };
 const size_t ct_op_count = sizeof ct_ops / sizeof ct_ops[0];
 
