@@ -316,7 +316,10 @@ static int step_run(cpu_dev *d, const char *op, size_t B, size_t GH, const cpu_g
  *
  * A version that fused more — each thread computing the GEMM columns of its own hidden units and the cell
  * on them right away, one parallel section per step — was slower here (infer.medium lost 6 of 6 rounds by
- * ~8%, train.seed001 7 of 10): its short row pieces cost more in the cell kernels than the hand-off saved. */
+ * ~8%, train.seed001 7 of 10): its short row pieces cost more in the cell kernels than the hand-off saved.
+ * Tried again for the LSTM at 9cd4496+ (parts of 32 hidden units, stolen between cores: the part's four gate
+ * panels through the few-rows GEMM, then the cell on those units of all 64 rows while in L1): infer.large
+ * 4.5% slower (median of 8 alternating rounds, 6 slower). */
 int cpu_rnn_step(void *dev, int cell, size_t B, size_t H, recur_ptr h_prev, recur_ptr w, size_t ldw, recur_ptr bias_x,
                  recur_ptr bias_h, recur_ptr xg, recur_ptr hg, recur_ptr c_prev, recur_ptr c, recur_ptr h, recur_ptr y,
                  size_t ldy, recur_ptr lengths, size_t t) {
