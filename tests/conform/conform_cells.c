@@ -427,12 +427,31 @@ static ct_tensor *steps_lengths(ct_case *c, const steps_case *k) {
     return len;
 }
 
+/* The forward step ops' biases (per the case) and states: T + 1 slots of B x H, the first step's slot (h0, c0)
+ * given, the rest NaN until written. */
+static void steps_fwd_tensors(ct_case *c, const steps_case *k, size_t GH, int lstm, ct_tensor **bx, ct_tensor **bh,
+                              ct_tensor **st, ct_tensor **cs) {
+    const size_t T = k->T, B = k->B, H = k->H, BH = B * H, first = k->reverse ? T : 0;
+    *bx = k->bias_x ? ct_mat(c, "bias_x", CT_IN, 1, GH, GH ? GH : 1) : NULL;
+    *bh = k->bias_h ? ct_mat(c, "bias_h", CT_IN, 1, GH, GH ? GH : 1) : NULL;
+    if (*bx) ct_rand(*bx, -0.5f, 0.5f);
+    if (*bh) ct_rand(*bh, -0.5f, 0.5f);
+    *st = ct_mat(c, "s", CT_OUT, (T + 1) * B, H, H ? H : 1);
+    *cs = lstm ? ct_mat(c, "c", CT_OUT, (T + 1) * B, H, H ? H : 1) : NULL;
+    ct_const(*st, NAN);
+    if (*cs) ct_const(*cs, NAN);
+    for (size_t i = 0; i < BH; i++) {
+        ct_f(*st)[first * BH + i] = ct_randf(c, -1, 1);
+        if (*cs) ct_f(*cs)[first * BH + i] = ct_randf(c, -2, 2);
+    }
+}
+
 /* Each step may differ from the reference by the GEMMs' rounding, and the next step reads that state, so
  * every output gets T times a step's floor, S = in max|x| max|wx| + H max|h| max|w| + max|bias_x| +
  * max|bias_h| (at least 1), with max|h| = 1 (the states of these cells and weights stay within [-1, 1]:
  * relu's are kept small). */
 static void rnn_steps_case(ct_case *c, const steps_case *k) {
-    const size_t T = k->T, B = k->B, H = k->H, in = k->in, BH = B * H;
+    const size_t T = k->T, B = k->B, H = k->H, in = k->in;
     const size_t G = k->cell == RECUR_STEP_LSTM ? 4 : k->cell == RECUR_STEP_GRU ? 3 : 1, GH = G * H;
     const size_t ldw = GH + k->ldw_pad, ldx = in + 1, ldwx = GH + 3, ldy = k->y == Y_SLOT ? 2 * H + 1 : H;
     const int gru = k->cell == RECUR_STEP_GRU, lstm = k->cell == RECUR_STEP_LSTM;
@@ -444,20 +463,8 @@ static void rnn_steps_case(ct_case *c, const steps_case *k) {
     ct_rand(x, -1, 1);
     ct_rand(wx, -xs, xs);
     ct_rand(w, -ws, ws);
-    ct_tensor *bx = k->bias_x ? ct_mat(c, "bias_x", CT_IN, 1, GH, GH ? GH : 1) : NULL;
-    ct_tensor *bh = k->bias_h ? ct_mat(c, "bias_h", CT_IN, 1, GH, GH ? GH : 1) : NULL;
-    if (bx) ct_rand(bx, -0.5f, 0.5f);
-    if (bh) ct_rand(bh, -0.5f, 0.5f);
-    /* states: T + 1 slots of B x H, the first step's slot (h0, c0) given, the rest NaN until written */
-    const size_t first = k->reverse ? T : 0;
-    ct_tensor *st = ct_mat(c, "s", CT_OUT, (T + 1) * B, H, H ? H : 1);
-    ct_tensor *cs = lstm ? ct_mat(c, "c", CT_OUT, (T + 1) * B, H, H ? H : 1) : NULL;
-    ct_const(st, NAN);
-    if (cs) ct_const(cs, NAN);
-    for (size_t i = 0; i < BH; i++) {
-        ct_f(st)[first * BH + i] = ct_randf(c, -1, 1);
-        if (cs) ct_f(cs)[first * BH + i] = ct_randf(c, -2, 2);
-    }
+    ct_tensor *bx, *bh, *st, *cs;
+    steps_fwd_tensors(c, k, GH, lstm, &bx, &bh, &st, &cs);
     ct_tensor *xg = ct_mat(c, "xg", CT_OUT, B, GH, GH ? GH : 1);
     ct_tensor *hg = gru ? ct_mat(c, "hg", CT_OUT, B, GH, GH ? GH : 1) : NULL;
     ct_const(xg, NAN);
@@ -503,26 +510,15 @@ static const char *steps_case_name(const steps_case *k, int fwd, char *buf, size
 
 /* Tolerance as rnn_steps_input's, the projection's term replaced by max|xg|. */
 static void rnn_steps_fwd_case(ct_case *c, const steps_case *k) {
-    const size_t T = k->T, B = k->B, H = k->H, BH = B * H;
+    const size_t T = k->T, B = k->B, H = k->H;
     const size_t G = k->cell == RECUR_STEP_LSTM ? 4 : k->cell == RECUR_STEP_GRU ? 3 : 1, GH = G * H;
     const size_t ldw = GH + k->ldw_pad, ldy = k->y == Y_SLOT ? 2 * H + 1 : H;
     const int gru = k->cell == RECUR_STEP_GRU, lstm = k->cell == RECUR_STEP_LSTM;
     const float scale = k->cell == RECUR_STEP_RNN_RELU ? 0.5f : 2.0f, ws = scale / sqrtf((float)(H ? H : 1));
     ct_tensor *w = ct_mat(c, "w", CT_IN, H, GH, ldw ? ldw : 1);
     ct_rand(w, -ws, ws);
-    ct_tensor *bx = k->bias_x ? ct_mat(c, "bias_x", CT_IN, 1, GH, GH ? GH : 1) : NULL;
-    ct_tensor *bh = k->bias_h ? ct_mat(c, "bias_h", CT_IN, 1, GH, GH ? GH : 1) : NULL;
-    if (bx) ct_rand(bx, -0.5f, 0.5f);
-    if (bh) ct_rand(bh, -0.5f, 0.5f);
-    const size_t first = k->reverse ? T : 0;
-    ct_tensor *st = ct_mat(c, "s", CT_OUT, (T + 1) * B, H, H ? H : 1);
-    ct_tensor *cs = lstm ? ct_mat(c, "c", CT_OUT, (T + 1) * B, H, H ? H : 1) : NULL;
-    ct_const(st, NAN);
-    if (cs) ct_const(cs, NAN);
-    for (size_t i = 0; i < BH; i++) {
-        ct_f(st)[first * BH + i] = ct_randf(c, -1, 1);
-        if (cs) ct_f(cs)[first * BH + i] = ct_randf(c, -2, 2);
-    }
+    ct_tensor *bx, *bh, *st, *cs;
+    steps_fwd_tensors(c, k, GH, lstm, &bx, &bh, &st, &cs);
     /* every step's projection in xg (read, then the gates written); GRU's hg written, not read */
     ct_tensor *xg = ct_mat(c, "xg", CT_OUT, T * B, GH, GH ? GH : 1);
     ct_tensor *hg = gru ? ct_mat(c, "hg", CT_OUT, T * B, GH, GH ? GH : 1) : NULL;
