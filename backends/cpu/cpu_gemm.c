@@ -471,6 +471,59 @@ static int plan_run(gemm_plan *p, cpu_pool *pool, int nth, double min_flops, dou
     return 0;
 }
 
+/* K = 1: C = alpha a b^T + beta C, row by row (kr->rank1_row), rows split over the threads. Packing a one-long
+ * A and B and running whole tiles for products of depth 1 cost 5x the time of the rows themselves
+ * (train.seed001's attention backward: a 1280 x 64 outer product took 56 us). */
+typedef struct rank1_task {
+    const cpu_gemm_kernel *kr;
+    int ta;
+    size_t M, N, lda, sa, sb, ldc, sc, batch, rows_per_part;
+    float alpha, beta;
+    const float *A, *b; /* b: op(B)'s one row of every batch item, contiguous (stride sb) */
+    float *C;
+} rank1_task;
+
+static void rank1_part(void *ctx, int part, int nparts) {
+    const rank1_task *t = ctx;
+    (void)nparts;
+    const size_t r0 = (size_t)part * t->rows_per_part, r1 = min_sz(t->M * t->batch, r0 + t->rows_per_part);
+    for (size_t r = r0; r < r1; r++) {
+        const size_t bi = r / t->M, i = r % t->M;
+        const float a = t->A[bi * t->sa + (t->ta ? i : i * t->lda)];
+        t->kr->rank1_row(t->N, a, t->b + bi * t->sb, t->alpha, t->beta, t->C + bi * t->sc + i * t->ldc);
+    }
+}
+
+/* op(B) with trans_b is a column of B (N values ldb apart): gathered into scratch first. */
+static int rank1(cpu_pool *pool, int nth, double min_flops, const cpu_gemm_kernel *kr, int trans_a, int trans_b,
+                 size_t M, size_t N, float alpha, const float *A, size_t lda, size_t stride_a, const float *B,
+                 size_t ldb, size_t stride_b, float beta, float *C, size_t ldc, size_t stride_c, size_t batch) {
+    rank1_task t = {.kr = kr, .ta = trans_a, .M = M, .N = N, .lda = lda, .sa = stride_a, .sb = stride_b, .ldc = ldc,
+                    .sc = stride_c, .batch = batch, .alpha = alpha, .beta = beta, .A = A, .b = B, .C = C};
+    const size_t rows = M * batch;
+    int nt = nth < cpu_pool_size(pool) ? nth : cpu_pool_size(pool);
+    const double cap = 2.0 * (double)rows * (double)N / (min_flops > 1.0 ? min_flops : 1.0);
+    if (cap < (double)nt) nt = cap < 1.0 ? 1 : (int)cap;
+    if (nt < 1) nt = 1;
+    const size_t nparts = min_sz(rows, (size_t)nt * PARTS_PER_THREAD);
+    t.rows_per_part = ceil_div(rows, nparts);
+    cpu_pool_lock(pool);
+    if (trans_b) {
+        if (cpu_pool_reserve(pool, N * batch * sizeof(float))) {
+            cpu_pool_unlock(pool);
+            return ENOMEM;
+        }
+        float *bc = cpu_pool_scratch(pool, 0);
+        for (size_t bi = 0; bi < batch; bi++)
+            for (size_t j = 0; j < N; j++) bc[bi * N + j] = B[bi * stride_b + j * ldb];
+        t.b = bc;
+        t.sb = N;
+    }
+    cpu_pool_run_parts_locked(pool, rank1_part, &t, ceil_div(rows, t.rows_per_part), nt);
+    cpu_pool_unlock(pool);
+    return 0;
+}
+
 int cpu_sgemm(cpu_pool *pool, int nth, double min_flops, int isa, int trans_a, int trans_b, size_t M, size_t N,
               size_t K, float alpha, const float *A, size_t lda, size_t stride_a, const float *B, size_t ldb, size_t stride_b, float beta,
               float *C, size_t ldc, size_t stride_c, size_t batch) {
@@ -479,6 +532,10 @@ int cpu_sgemm(cpu_pool *pool, int nth, double min_flops, int isa, int trans_a, i
         scale_c(M, N, beta, C, ldc, stride_c, batch);
         return 0;
     }
+    const cpu_gemm_kernel *kr = cpu_gemm_kernel_for(isa);
+    if (K == 1 && kr->rank1_row)
+        return rank1(pool, nth, min_flops, kr, trans_a, trans_b, M, N, alpha, A, lda, stride_a, B, ldb, stride_b, beta, C,
+                     ldc, stride_c, batch);
     gemm_plan p;
     plan_init(&p, isa, trans_a, trans_b, M, N, K, alpha, A, lda, stride_a, B, ldb, stride_b, beta, C, ldc, stride_c,
               batch);

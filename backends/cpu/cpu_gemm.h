@@ -57,6 +57,10 @@ typedef struct cpu_gemm_kernel {
     void (*dot_nt)(size_t M, size_t n0, size_t n1, size_t K, float alpha, const float *A, size_t lda, const float *B,
                    size_t ldb, float beta, float *C, size_t ldc);
     size_t dot_nt_max_m;
+    /* K = 1 (an outer product), one row of C: c[j] = alpha (a b[j]) + beta c[j], j < n, rounded as the
+     * micro-kernels round a one-long product (a b[j] once, then one FMA on beta c[j]; beta == 0: alpha times
+     * the product, C not read). NULL: the packed path runs it. */
+    void (*rank1_row)(size_t n, float a, const float *b, float alpha, float beta, float *c);
     cpu_pack_a_fn pack_a;
     cpu_pack_b_fn pack_b;
     /* The transpose op on columns [c0, c1) of x: y[c * ldy + r] = x[r * ldx + c], r < rows (NULL: none;

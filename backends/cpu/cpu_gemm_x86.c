@@ -240,6 +240,18 @@ static ALWAYS_INLINE T512 float hsum512(__m512 v) {
 #define MLOAD512(p, n) _mm512_maskz_loadu_ps(first_lanes16((int)(n)), (p))
 DOT_DEFINE(512, T512, __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps, MLOAD512, _mm512_fmadd_ps, hsum512, 8, 4)
 
+/* ---- K = 1: one row of an outer product (cpu_gemm_kernel.rank1_row) ---- */
+static T512 void rank1_row512(size_t n, float a, const float *b, float alpha, float beta, float *c) {
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta), vx = _mm512_set1_ps(a);
+    for (size_t j = 0; j < n; j += 16) {
+        const __mmask16 m = first_lanes16((int)(n - j < 16 ? n - j : 16));
+        const __m512 p = _mm512_mul_ps(vx, _mm512_maskz_loadu_ps(m, b + j));
+        const __m512 r = beta == 0.0f ? _mm512_mul_ps(p, va)
+                                      : _mm512_fmadd_ps(p, va, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m, c + j)));
+        _mm512_mask_storeu_ps(c + j, m, r);
+    }
+}
+
 /* ---- packing ---- */
 
 /* 8 x 8 transpose of rows r[0..7] (8 floats each) in registers. */
@@ -378,6 +390,7 @@ const cpu_gemm_kernel cpu_gemm_avx512 = {
     .ukernel_a = k512_in_place_a,
     .dot_nt = dot_nt512,
     .dot_nt_max_m = 16,
+    .rank1_row = rank1_row512,
     .pack_a = pack_a512,
     .pack_b = pack_b512,
     .transpose = transpose256,
@@ -465,6 +478,17 @@ static ALWAYS_INLINE T256 void k256_body(const int MR, const int direct, const i
     switch (mr) { MR_CASES_6(k256_body, direct, da, kc, a, lda, b, bs, c, ldc, nr, alpha, beta) }
 
 UKERNEL_ENTRIES(k256, T256, K256_CASES, K256_NR)
+
+static T256 void rank1_row256(size_t n, float a, const float *b, float alpha, float beta, float *c) {
+    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta), vx = _mm256_set1_ps(a);
+    for (size_t j = 0; j < n; j += 8) {
+        const __m256i m = first_lanes8((int)(n - j < 8 ? n - j : 8));
+        const __m256 p = _mm256_mul_ps(vx, _mm256_maskload_ps(b + j, m));
+        const __m256 r = beta == 0.0f ? _mm256_mul_ps(p, va)
+                                      : _mm256_fmadd_ps(p, va, _mm256_mul_ps(vb, _mm256_maskload_ps(c + j, m)));
+        _mm256_maskstore_ps(c + j, m, r);
+    }
+}
 
 #define MLOAD256(p, n) _mm256_maskload_ps((p), first_lanes8((int)(n)))
 DOT_DEFINE(256, T256, __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps, MLOAD256, _mm256_fmadd_ps, hsum256, 4, 2)
@@ -554,6 +578,7 @@ const cpu_gemm_kernel cpu_gemm_avx2 = {
     .ukernel_a = k256_in_place_a,
     .dot_nt = dot_nt256,
     .dot_nt_max_m = 16,
+    .rank1_row = rank1_row256,
     .pack_a = pack_a256,
     .pack_b = pack_b256,
     .transpose = transpose256,

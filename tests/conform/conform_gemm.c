@@ -38,6 +38,9 @@ static const gemm_case gemm_cases[] = {
     /* past the blocking of tuned kernels (K panels of 256, N panels of 1024) and threading thresholds */
     {.M = 257, .N = 1030, .K = 520, .batch = 1, .pad_a = 1, .pad_c = 3, .alpha = 1, .beta = 0, .off = 1},
     {.M = 130, .N = 260, .K = 300, .batch = 2, .gap = 1, .alpha = -1, .beta = 1},
+    /* K = 1, outer products (the attention backward's): batched with gaps, and B broadcast */
+    {.M = 150, .N = 37, .K = 1, .batch = 3, .pad_a = 2, .pad_b = 3, .pad_c = 1, .gap = 2, .alpha = 0.5f, .beta = 1, .off = 1},
+    {.M = 20, .N = 64, .K = 1, .batch = 4, .pad_c = 2, .bcast_b = 1, .alpha = 1, .beta = 0},
 };
 
 static size_t ld_for(size_t width, size_t pad) { return width + pad ? width + pad : 1; }
