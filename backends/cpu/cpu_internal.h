@@ -9,9 +9,9 @@
  *   cpu_ops.c       the op table and the non-cell ops, run on the pool (ref kernels, own SGEMM and sum_sq)
  *   cpu_cells.c     the recurrent cell ops (SIMD row kernels for valid rows, ref kernels otherwise), and
  *                   rnn_step (the step's GEMM, then the forward cell task with the biases) and
- *                   rnn_step_input (the same after the input's GEMM, both GEMMs in one section), and
- *                   rnn_steps_input / rnn_steps / rnn_steps_bwd (every step of a direction, each thread
- *                   on its own samples, in one section)
+ *                   rnn_step_input (the same after the input's GEMM, both GEMMs in one section)
+ *   cpu_steps.c     rnn_steps_input / rnn_steps / rnn_steps_bwd: every step of a direction in one section,
+ *                   each thread on its own samples (cpu_cells.h: what they share with cpu_cells.c)
  *   cpu_simd.h      vectorised sigmoid / tanh and cell rows; cpu_simd_x86.c instantiates cpu_simd_tmpl.h
  *                   for AVX-512 and AVX2
  */
