@@ -252,8 +252,8 @@ int cpu_rnn_bwd(void *dev, size_t B, size_t H, int act, recur_ptr h, recur_ptr d
 
 /* The cell part of a step, after its GEMM(s): the forward cell task with the biases, its arguments in *a. */
 cpu_task_fn cpu_step_cell(cpu_dev *d, int cell, size_t B, size_t H, recur_ptr h_prev, recur_ptr bias_x,
-                             recur_ptr bias_h, recur_ptr xg, recur_ptr hg, recur_ptr c_prev, recur_ptr c, recur_ptr h,
-                             recur_ptr y, size_t ldy, recur_ptr lengths, size_t t, cell_a *a) {
+                          recur_ptr bias_h, recur_ptr xg, recur_ptr hg, recur_ptr c_prev, recur_ptr c, recur_ptr h,
+                          recur_ptr y, size_t ldy, recur_ptr lengths, size_t t, cell_a *a) {
     *a = (cell_a){.k = cpu_simd_for(d->isa), .B = B, .H = H, .bh = cpu_f(bias_h), .bx = cpu_f(bias_x),
                   .lengths = cpu_i(lengths), .ldy = ldy, .t = t};
     switch (cell) {
@@ -315,15 +315,15 @@ int cpu_rnn_step(void *dev, int cell, size_t B, size_t H, recur_ptr h_prev, recu
                           G * H, 0, 1);
     if (st) return st;
     cell_a a;
-    cpu_run_cell(dev, cpu_step_cell(dev, cell, B, H, h_prev, bias_x, bias_h, xg, hg, c_prev, c, h, y, ldy, lengths, t, &a), &a);
+    cpu_task_fn fn = cpu_step_cell(dev, cell, B, H, h_prev, bias_x, bias_h, xg, hg, c_prev, c, h, y, ldy, lengths, t, &a);
+    cpu_run_cell(dev, fn, &a);
     return RECUR_OK;
 }
 
 /* The GEMM terms of a step with its input: x W_x into xg, then h_prev W added to it (LSTM, RNN: beta 1) or
  * into hg (GRU: beta 0). */
 void cpu_input_step_terms(int cell, size_t H, size_t in, const float *x, size_t ldx, const float *wx, size_t ldwx,
-                             const float *h_prev, const float *w, size_t ldw, float *xg, float *hg,
-                             cpu_gemm_term *terms) {
+                          const float *h_prev, const float *w, size_t ldw, float *xg, float *hg, cpu_gemm_term *terms) {
     const size_t GH = recur_k_step_gates(cell) * H;
     const int gru = cell == RECUR_STEP_GRU;
     terms[0] = (cpu_gemm_term){.K = in, .A = x, .lda = ldx, .B = wx, .ldb = ldwx, .beta = 0.0f, .C = xg, .ldc = GH};
@@ -342,8 +342,8 @@ int cpu_rnn_step_input(void *dev, int cell, size_t B, size_t H, size_t in, recur
     const size_t G = recur_k_step_gates(cell);
     if (!G) return cpu_error(RECUR_E_INVALID, "cpu: rnn_step_input: unknown cell %d (RECUR_STEP_*)", cell);
     cpu_gemm_term terms[2];
-    cpu_input_step_terms(cell, H, in, cpu_f(x), ldx, cpu_f(wx), ldwx, cpu_f(h_prev), cpu_f(w), ldw, cpu_f(xg), cpu_f(hg),
-                     terms);
+    cpu_input_step_terms(cell, H, in, cpu_f(x), ldx, cpu_f(wx), ldwx, cpu_f(h_prev), cpu_f(w), ldw, cpu_f(xg),
+                         cpu_f(hg), terms);
     cell_a a;
     cpu_task_fn fn = cpu_step_cell(dev, cell, B, H, h_prev, bias_x, bias_h, xg, hg, c_prev, c, h, y, ldy, lengths, t, &a);
     return step_run(dev, "rnn_step_input", B, G * H, terms, 2, fn, &a);

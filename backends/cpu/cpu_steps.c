@@ -42,7 +42,7 @@ static size_t steps_gh(const steps_a *a) { return recur_k_step_gates(a->cell) * 
 /* rnn_steps_input's GEMM terms at time t, reading state i: x_t W_x and h_i W into the work space. */
 static void input_terms(const steps_a *a, size_t t, size_t i, cpu_gemm_term *terms) {
     cpu_input_step_terms(a->cell, a->H, a->in, cpu_f(at(a->x, t * a->B * a->ldx)), a->ldx, cpu_f(a->wx), a->ldwx,
-                     cpu_f(at(a->s, i * a->B * a->H)), cpu_f(a->w), a->ldw, cpu_f(a->xg), cpu_f(a->hg), terms);
+                         cpu_f(at(a->s, i * a->B * a->H)), cpu_f(a->w), a->ldw, cpu_f(a->xg), cpu_f(a->hg), terms);
 }
 
 /* rnn_steps' term at time t: h_i W added to xg_t (LSTM, RNN) or into hg_t (GRU), as rnn_step's GEMM. */
@@ -69,9 +69,9 @@ static void fwd_cell_rows(const steps_a *a, size_t t, size_t i, size_t o, recur_
     const size_t GH = steps_gh(a), BH = a->B * a->H, H = a->H;
     cell_a ca;
     cpu_task_fn fn = cpu_step_cell(a->d, a->cell, hi - lo, H, at(a->s, i * BH + lo * H), a->bias_x, a->bias_h,
-                               at(xg_s, lo * GH), at(hg_s, lo * GH), at(a->c, i * BH + lo * H),
-                               at(a->c, o * BH + lo * H), at(a->s, o * BH + lo * H), at(a->y, (t * a->B + lo) * a->ldy),
-                               a->ldy, at(a->lengths, lo), t, &ca);
+                                   at(xg_s, lo * GH), at(hg_s, lo * GH), at(a->c, i * BH + lo * H),
+                                   at(a->c, o * BH + lo * H), at(a->s, o * BH + lo * H),
+                                   at(a->y, (t * a->B + lo) * a->ldy), a->ldy, at(a->lengths, lo), t, &ca);
     fn(&ca, 0, 1);
 }
 
