@@ -282,7 +282,7 @@ cpu_task_fn cpu_step_cell(cpu_dev *d, int cell, size_t B, size_t H, recur_ptr h_
  * else the GEMMs and then the cell task. */
 static int step_run(cpu_dev *d, const char *op, size_t B, size_t GH, const cpu_gemm_term *terms, int nterms,
                     cpu_task_fn cell_fn, cell_a *a) {
-    const double min_flops = d->split_small ? 0.0 : CPU_GEMM_MIN_FLOPS;
+    const double min_flops = cpu_gemm_min_flops(d);
     int st = cpu_sgemm_terms_rows(d->pool, d->threads, min_flops, d->isa, B, GH, terms, nterms, cell_fn, a);
     if (st == CPU_GEMM_UNFUSED) {
         st = cpu_sgemm_terms(d->pool, d->threads, min_flops, d->isa, B, GH, terms, nterms);

@@ -371,11 +371,18 @@ static void scale_c(size_t M, size_t N, float beta, float *C, size_t ldc, size_t
  * of about 16 / rows of the FMA work), else at least one MC block. */
 #define MIN_PART_ROWS 512 /* (with whole_b, B is packed once per thread instead, and MC rows suffice) */
 
-/* Pick the thread count and the parts. */
-static void plan_threads(gemm_plan *p, int nth, double min_flops, double flops) {
-    double cap = flops / (min_flops > 1.0 ? min_flops : 1.0);
+/* Threads for `flops` of work: at most nth (and CPU_PARTS_MAX_THREADS), each with at least min_flops, at
+ * least one. */
+static int threads_for(int nth, double min_flops, double flops) {
+    const double cap = flops / (min_flops > 1.0 ? min_flops : 1.0);
     int nt = nth < CPU_PARTS_MAX_THREADS ? nth : CPU_PARTS_MAX_THREADS;
     if (cap < (double)nt) nt = cap < 1.0 ? 1 : (int)cap;
+    return nt < 1 ? 1 : nt;
+}
+
+/* Pick the thread count and the parts. */
+static void plan_threads(gemm_plan *p, int nth, double min_flops, double flops) {
+    const int nt = threads_for(nth, min_flops, flops);
     p->nt = nt;
     const size_t MR = (size_t)p->kr->mr, NR = (size_t)p->kr->nr;
     const size_t tm = ceil_div(p->M, MR), tn = ceil_div(p->N, NR);
@@ -501,10 +508,8 @@ static int rank1(cpu_pool *pool, int nth, double min_flops, const cpu_gemm_kerne
     rank1_task t = {.kr = kr, .ta = trans_a, .M = M, .N = N, .lda = lda, .sa = stride_a, .sb = stride_b, .ldc = ldc,
                     .sc = stride_c, .batch = batch, .alpha = alpha, .beta = beta, .A = A, .b = B, .C = C};
     const size_t rows = M * batch;
-    int nt = nth < cpu_pool_size(pool) ? nth : cpu_pool_size(pool);
-    const double cap = 2.0 * (double)rows * (double)N / (min_flops > 1.0 ? min_flops : 1.0);
-    if (cap < (double)nt) nt = cap < 1.0 ? 1 : (int)cap;
-    if (nt < 1) nt = 1;
+    const int nt = threads_for(nth < cpu_pool_size(pool) ? nth : cpu_pool_size(pool), min_flops,
+                               2.0 * (double)rows * (double)N);
     const size_t nparts = min_sz(rows, (size_t)nt * PARTS_PER_THREAD);
     t.rows_per_part = ceil_div(rows, nparts);
     cpu_pool_lock(pool);

@@ -240,17 +240,21 @@ static ALWAYS_INLINE T512 float hsum512(__m512 v) {
 #define MLOAD512(p, n) _mm512_maskz_loadu_ps(first_lanes16((int)(n)), (p))
 DOT_DEFINE(512, T512, __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps, MLOAD512, _mm512_fmadd_ps, hsum512, 8, 4)
 
-/* ---- K = 1: one row of an outer product (cpu_gemm_kernel.rank1_row) ---- */
-static T512 void rank1_row512(size_t n, float a, const float *b, float alpha, float beta, float *c) {
-    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta), vx = _mm512_set1_ps(a);
-    for (size_t j = 0; j < n; j += 16) {
-        const __mmask16 m = first_lanes16((int)(n - j < 16 ? n - j : 16));
-        const __m512 p = _mm512_mul_ps(vx, _mm512_maskz_loadu_ps(m, b + j));
-        const __m512 r = beta == 0.0f ? _mm512_mul_ps(p, va)
-                                      : _mm512_fmadd_ps(p, va, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m, c + j)));
-        _mm512_mask_storeu_ps(c + j, m, r);
+/* ---- K = 1: one row of an outer product (cpu_gemm_kernel.rank1_row) ----
+ * c[j] = alpha (a b[j]) + beta c[j]: the product rounded once, then the micro-kernels' FMA on beta c (beta 0:
+ * alpha times the product, C not read). RANK1_DEFINE makes rank1_row##S from the vector type's operations;
+ * MLOAD(p, n) / MSTORE(p, n, v) load / store the first n lanes (n up to VL), the others 0 / untouched. */
+#define RANK1_DEFINE(S, TGT, V, VL, SET1, MUL, FMA, MLOAD, MSTORE)                                        \
+    static TGT void rank1_row##S(size_t n, float a, const float *b, float alpha, float beta, float *c) {   \
+        const V va = SET1(alpha), vb = SET1(beta), vx = SET1(a);                                          \
+        for (size_t j = 0; j < n; j += VL) {                                                              \
+            const size_t w = n - j < VL ? n - j : VL;                                                     \
+            const V p = MUL(vx, MLOAD(b + j, w));                                                         \
+            MSTORE(c + j, w, beta == 0.0f ? MUL(p, va) : FMA(p, va, MUL(vb, MLOAD(c + j, w))));           \
+        }                                                                                                 \
     }
-}
+#define MSTORE512(p, n, v) _mm512_mask_storeu_ps((p), first_lanes16((int)(n)), (v))
+RANK1_DEFINE(512, T512, __m512, 16, _mm512_set1_ps, _mm512_mul_ps, _mm512_fmadd_ps, MLOAD512, MSTORE512)
 
 /* ---- packing ---- */
 
@@ -479,18 +483,9 @@ static ALWAYS_INLINE T256 void k256_body(const int MR, const int direct, const i
 
 UKERNEL_ENTRIES(k256, T256, K256_CASES, K256_NR)
 
-static T256 void rank1_row256(size_t n, float a, const float *b, float alpha, float beta, float *c) {
-    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta), vx = _mm256_set1_ps(a);
-    for (size_t j = 0; j < n; j += 8) {
-        const __m256i m = first_lanes8((int)(n - j < 8 ? n - j : 8));
-        const __m256 p = _mm256_mul_ps(vx, _mm256_maskload_ps(b + j, m));
-        const __m256 r = beta == 0.0f ? _mm256_mul_ps(p, va)
-                                      : _mm256_fmadd_ps(p, va, _mm256_mul_ps(vb, _mm256_maskload_ps(c + j, m)));
-        _mm256_maskstore_ps(c + j, m, r);
-    }
-}
-
 #define MLOAD256(p, n) _mm256_maskload_ps((p), first_lanes8((int)(n)))
+#define MSTORE256(p, n, v) _mm256_maskstore_ps((p), first_lanes8((int)(n)), (v))
+RANK1_DEFINE(256, T256, __m256, 8, _mm256_set1_ps, _mm256_mul_ps, _mm256_fmadd_ps, MLOAD256, MSTORE256)
 DOT_DEFINE(256, T256, __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps, MLOAD256, _mm256_fmadd_ps, hsum256, 4, 2)
 
 static T256 void pack_b256(size_t kc, size_t nc, const float *B, size_t ldb, int trans, float *dst) {

@@ -50,6 +50,9 @@ typedef struct cpu_dev {
     int steps_nt;
 } cpu_dev;
 
+/* The smallest GEMM share worth a thread on this device (split_small: any). */
+static inline double cpu_gemm_min_flops(const cpu_dev *d) { return d->split_small ? 0.0 : CPU_GEMM_MIN_FLOPS; }
+
 /* set_error through the host's services (or just the status when there are none). */
 int cpu_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -162,8 +162,8 @@ static int c_gemm(void *dev, int ta, int tb, size_t M, size_t N, size_t K, float
                   size_t sa, recur_ptr B, size_t ldb, size_t sb, float beta, recur_ptr C, size_t ldc, size_t sc,
                   size_t batch) {
     cpu_dev *d = dev;
-    if (cpu_sgemm(d->pool, d->threads, d->split_small ? 0.0 : CPU_GEMM_MIN_FLOPS, d->isa, ta, tb, M, N, K, alpha, F(A), lda, sa, F(B), ldb, sb, beta, F(C), ldc,
-                  sc, batch))
+    if (cpu_sgemm(d->pool, d->threads, cpu_gemm_min_flops(d), d->isa, ta, tb, M, N, K, alpha, F(A), lda, sa, F(B), ldb,
+                  sb, beta, F(C), ldc, sc, batch))
         return cpu_error(RECUR_E_NOMEM, "cpu: gemm: out of memory for packing buffers (M=%zu N=%zu K=%zu)", M, N, K);
     return RECUR_OK;
 }

@@ -184,9 +184,8 @@ static void steps_learn(cpu_dev *d, const steps_a *a, int nt) {
 static int steps_run(steps_a *a, const char *op, size_t N, const cpu_gemm_term *terms, int nterms) {
     cpu_dev *d = a->d;
     size_t scratch = 0;
-    const int nt = a->T ? cpu_sgemm_terms_rows_plan(d->threads, d->split_small ? 0.0 : CPU_GEMM_MIN_FLOPS, d->isa, a->B,
-                                                    N, terms, nterms, &scratch)
-                        : 0;
+    const int nt =
+        a->T ? cpu_sgemm_terms_rows_plan(d->threads, cpu_gemm_min_flops(d), d->isa, a->B, N, terms, nterms, &scratch) : 0;
     if (nt == 0) return CPU_GEMM_UNFUSED;
     cpu_pool_lock(d->pool);
     if (cpu_pool_reserve(d->pool, scratch * sizeof(float))) {
@@ -247,6 +246,7 @@ int cpu_rnn_steps(void *dev, int cell, size_t T, size_t B, size_t H, int reverse
 int cpu_rnn_steps_bwd(void *dev, int cell, size_t T, size_t B, size_t H, int reverse, recur_ptr w, size_t ldw,
                       recur_ptr s, recur_ptr c, recur_ptr xg, recur_ptr hg, recur_ptr dy, size_t ldy, recur_ptr dh,
                       recur_ptr dc, recur_ptr dg, recur_ptr dhg, recur_ptr lengths) {
+    cpu_dev *d = dev;
     const size_t G = recur_k_step_gates(cell), GH = G * H;
     if (!G) return cpu_error(RECUR_E_INVALID, "cpu: rnn_steps_bwd: unknown cell %d (RECUR_STEP_*)", cell);
     steps_a a = {.d = dev, .step = bwd_step, .cell = cell, .reverse = reverse, .T = T, .B = B, .H = H, .ldw = ldw,
@@ -259,10 +259,11 @@ int cpu_rnn_steps_bwd(void *dev, int cell, size_t T, size_t B, size_t H, int rev
         recur_k_step_slots(T, reverse, T - 1 - k, &t, &i, &o);
         cell_a ca;
         cpu_task_fn fn = bwd_cell(&a, t, i, o, 0, B, &ca);
-        cpu_run_cell(dev, fn, &ca);
-        int e = cpu_ops.gemm(dev, 0, 0, B, H, GH, 1.0f, cell == RECUR_STEP_GRU ? at(dhg, t * B * GH) : at(dg, t * B * GH),
-                             GH, 0, w, ldw, 0, 1.0f, dh, H, 0, 1);
-        if (e) return e;
+        cpu_run_cell(d, fn, &ca);
+        const cpu_gemm_term tm = bwd_term(&a, t);
+        if (cpu_sgemm(d->pool, d->threads, cpu_gemm_min_flops(d), d->isa, 0, 0, B, H, GH, 1.0f, tm.A, tm.lda, 0, tm.B,
+                      tm.ldb, 0, tm.beta, tm.C, tm.ldc, 0, 1))
+            return cpu_error(RECUR_E_NOMEM, "cpu: rnn_steps_bwd: out of memory for the GEMM's packing buffers");
     }
     return st == CPU_GEMM_UNFUSED ? RECUR_OK : st;
 }
