@@ -37,6 +37,13 @@ static float *wave(size_t n, float scale, float f) {
     return v;
 }
 
+/* Lengths 0, T and values between, sample after sample. */
+static int32_t *lengths_of(size_t B, size_t T) {
+    int32_t *l = malloc(sizeof(int32_t) * B);
+    for (size_t b = 0; b < B; b++) l[b] = (int32_t)(b % 4 == 0 ? 0 : b % 4 == 1 ? T : b % T);
+    return l;
+}
+
 /* Runs one way; returns the states, cell states (LSTM) and outputs, downloaded into one array. */
 static float *run_way(const shape *k, int way, int reverse, size_t *n_out) {
     recur_device *d = harness_device();
@@ -46,8 +53,7 @@ static float *run_way(const shape *k, int way, int reverse, size_t *n_out) {
     float *hx = wave(T * B * in, 1.0f, 0.37f), *hwx = wave(in * GH, 1.5f / sqrtf((float)in), 0.11f);
     float *hw = wave(H * ldw, 1.5f / sqrtf((float)H), 0.23f), *hb = wave(GH, 0.5f, 0.7f), *hb2 = wave(GH, 0.5f, 0.9f);
     float *hs = wave((T + 1) * BH, 0.8f, 0.05f); /* only the first step's slot is read */
-    int32_t *hl = malloc(sizeof(int32_t) * B);
-    for (size_t b = 0; b < B; b++) hl[b] = (int32_t)(b % 4 == 0 ? 0 : b % 4 == 1 ? T : b % T);
+    int32_t *hl = lengths_of(B, T);
     recur_ptr x = harness_upload(hx, T * B * in), wx = harness_upload(hwx, in * GH), w = harness_upload(hw, H * ldw);
     recur_ptr bx = gru ? harness_upload(hb, GH) : RECUR_NULLPTR, bh = harness_upload(hb2, GH);
     recur_ptr s = harness_upload(hs, (T + 1) * BH), c = lstm ? harness_upload(hs, (T + 1) * BH) : RECUR_NULLPTR;
@@ -99,8 +105,7 @@ static float *run_train_way(const shape *k, int way, int reverse, size_t *n_out)
     float *hw = wave(H * ldw, 1.5f / sqrtf((float)H), 0.23f), *hwb = wave(GH * ldwb, 1.5f / sqrtf((float)GH), 0.19f);
     float *hb = wave(GH, 0.5f, 0.7f), *hb2 = wave(GH, 0.5f, 0.9f), *hxg = wave(T * B * GH, 1.0f, 0.31f);
     float *hs = wave((T + 1) * BH, 0.8f, 0.05f), *hdy = wave(T * B * ldy, 1.0f, 0.13f), *hdh = wave(BH, 1.0f, 0.29f);
-    int32_t *hl = malloc(sizeof(int32_t) * B);
-    for (size_t b = 0; b < B; b++) hl[b] = (int32_t)(b % 4 == 0 ? 0 : b % 4 == 1 ? T : b % T);
+    int32_t *hl = lengths_of(B, T);
     recur_ptr w = harness_upload(hw, H * ldw), wb = harness_upload(hwb, GH * ldwb), xg = harness_upload(hxg, T * B * GH);
     recur_ptr bx = gru ? harness_upload(hb, GH) : RECUR_NULLPTR, bh = harness_upload(hb2, GH);
     recur_ptr s = harness_upload(hs, (T + 1) * BH), c = lstm ? harness_upload(hs, (T + 1) * BH) : RECUR_NULLPTR;

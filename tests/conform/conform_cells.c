@@ -415,6 +415,21 @@ static const steps_case steps_cases[] = {
 
 static const char *const steps_cell_names[] = {"rnn_tanh", "rnn_relu", "lstm", "gru"};
 
+/* What every step case derives from its cell: gates, state width, the output's leading dimension (one
+ * direction's slot: 2H + 1) and the weights' scale (relu's kept small so that its states stay within [-1, 1]). */
+typedef struct {
+    size_t G, GH, ldy;
+    int gru, lstm;
+    float scale;
+} steps_dims;
+
+static steps_dims steps_dims_of(const steps_case *k) {
+    const size_t G = k->cell == RECUR_STEP_LSTM ? 4 : k->cell == RECUR_STEP_GRU ? 3 : 1;
+    return (steps_dims){.G = G, .GH = G * k->H, .ldy = k->y == Y_SLOT ? 2 * k->H + 1 : k->H,
+                        .gru = k->cell == RECUR_STEP_GRU, .lstm = k->cell == RECUR_STEP_LSTM,
+                        .scale = k->cell == RECUR_STEP_RNN_RELU ? 0.5f : 2.0f};
+}
+
 /* lengths for the T steps of case k: none, 0, T and values between (LEN_MIXED), or all valid */
 static ct_tensor *steps_lengths(ct_case *c, const steps_case *k) {
     if (k->lengths == LEN_NULL) return NULL;
@@ -452,10 +467,10 @@ static void steps_fwd_tensors(ct_case *c, const steps_case *k, size_t GH, int ls
  * relu's are kept small). */
 static void rnn_steps_case(ct_case *c, const steps_case *k) {
     const size_t T = k->T, B = k->B, H = k->H, in = k->in;
-    const size_t G = k->cell == RECUR_STEP_LSTM ? 4 : k->cell == RECUR_STEP_GRU ? 3 : 1, GH = G * H;
-    const size_t ldw = GH + k->ldw_pad, ldx = in + 1, ldwx = GH + 3, ldy = k->y == Y_SLOT ? 2 * H + 1 : H;
-    const int gru = k->cell == RECUR_STEP_GRU, lstm = k->cell == RECUR_STEP_LSTM;
-    const float scale = k->cell == RECUR_STEP_RNN_RELU ? 0.5f : 2.0f;
+    const steps_dims dm = steps_dims_of(k);
+    const size_t GH = dm.GH, ldw = GH + k->ldw_pad, ldx = in + 1, ldwx = GH + 3, ldy = dm.ldy;
+    const int gru = dm.gru, lstm = dm.lstm;
+    const float scale = dm.scale;
     const float ws = scale / sqrtf((float)(H ? H : 1)), xs = scale / sqrtf((float)(in ? in : 1));
     ct_tensor *x = ct_mat(c, "x", CT_IN, T * B, in, ldx);
     ct_tensor *wx = ct_mat(c, "wx", CT_IN, in, GH, ldwx);
@@ -511,10 +526,10 @@ static const char *steps_case_name(const steps_case *k, int fwd, char *buf, size
 /* Tolerance as rnn_steps_input's, the projection's term replaced by max|xg|. */
 static void rnn_steps_fwd_case(ct_case *c, const steps_case *k) {
     const size_t T = k->T, B = k->B, H = k->H;
-    const size_t G = k->cell == RECUR_STEP_LSTM ? 4 : k->cell == RECUR_STEP_GRU ? 3 : 1, GH = G * H;
-    const size_t ldw = GH + k->ldw_pad, ldy = k->y == Y_SLOT ? 2 * H + 1 : H;
-    const int gru = k->cell == RECUR_STEP_GRU, lstm = k->cell == RECUR_STEP_LSTM;
-    const float scale = k->cell == RECUR_STEP_RNN_RELU ? 0.5f : 2.0f, ws = scale / sqrtf((float)(H ? H : 1));
+    const steps_dims dm = steps_dims_of(k);
+    const size_t GH = dm.GH, ldw = GH + k->ldw_pad, ldy = dm.ldy;
+    const int gru = dm.gru, lstm = dm.lstm;
+    const float scale = dm.scale, ws = scale / sqrtf((float)(H ? H : 1));
     ct_tensor *w = ct_mat(c, "w", CT_IN, H, GH, ldw ? ldw : 1);
     ct_rand(w, -ws, ws);
     ct_tensor *bx, *bh, *st, *cs;
@@ -543,10 +558,10 @@ static void rnn_steps_fwd_case(ct_case *c, const steps_case *k) {
  * and never less than T max(1, max|dh| + max|dy|) (the gradients entering). */
 static void rnn_steps_bwd_case(ct_case *c, const steps_case *k) {
     const size_t T = k->T, B = k->B, H = k->H;
-    const size_t G = k->cell == RECUR_STEP_LSTM ? 4 : k->cell == RECUR_STEP_GRU ? 3 : 1, GH = G * H;
-    const size_t ldw = H + k->ldw_pad, ldy = k->y == Y_SLOT ? 2 * H + 1 : H;
-    const int gru = k->cell == RECUR_STEP_GRU, lstm = k->cell == RECUR_STEP_LSTM;
-    const float scale = k->cell == RECUR_STEP_RNN_RELU ? 0.5f : 2.0f, ws = scale / sqrtf((float)(GH ? GH : 1));
+    const steps_dims dm = steps_dims_of(k);
+    const size_t GH = dm.GH, ldw = H + k->ldw_pad, ldy = dm.ldy;
+    const int gru = dm.gru, lstm = dm.lstm;
+    const float ws = dm.scale / sqrtf((float)(GH ? GH : 1));
     ct_tensor *w = ct_mat(c, "w", CT_IN, GH, H, ldw ? ldw : 1); /* W_hh itself */
     ct_rand(w, -ws, ws);
     ct_tensor *st = ct_mat(c, "s", CT_IN, (T + 1) * B, H, H ? H : 1);
