@@ -7,6 +7,9 @@
  * this file), whose biases the row kernels add as they load the pre-activations, and the whole-sequence ops
  * of cpu_steps.c.
  */
+#define _POSIX_C_SOURCE 200809L /* posix_memalign */
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cpu_cells.h"
@@ -18,8 +21,12 @@ void cpu_run_cell(cpu_dev *d, cpu_task_fn fn, cell_a *a) {
 
 
 /* rnn_step's biases on rows [lo, hi), where no row kernel takes them (invalid rows, the ref kernels' paths):
- * bh into acc (hg for GRU, else the gates themselves), then bx into the gates, as its add_bias ops would. */
+ * bh into acc (hg for GRU, else the gates themselves), then bx into the gates, as its add_bias ops would.
+ * First the recurrent product where the step held it apart (a->rec): rec + gates, the one rounding the
+ * GEMM's beta 1 would have done. */
 static void add_step_biases(const cell_a *a, size_t lo, size_t hi, float *gates, float *acc, size_t w) {
+    if (a->rec)
+        for (size_t i = lo * w; i < hi * w; i++) gates[i] = a->rec[i] + gates[i];
     if (a->bh) recur_k_add_bias(hi - lo, w, a->bh, acc + lo * w, w, 0, 1);
     if (a->bx) recur_k_add_bias(hi - lo, w, a->bx, gates + lo * w, w, 0, 1);
 }
@@ -39,7 +46,8 @@ static void lstm_fwd_t(void *arg, int ith, int nth) {
     }
     for (size_t b = lo; b < hi; b++) {
         if (VALID(a, b)) {
-            a->k->lstm_fwd_row(H, g + b * 4 * H, a->bh, a->bx, cp + b * H, c + b * H, h + b * H, ROW(y, b, a->ldy));
+            a->k->lstm_fwd_row(H, g + b * 4 * H, ROW(a->rec, b, 4 * H), a->bh, a->bx, cp + b * H, c + b * H, h + b * H,
+                               ROW(y, b, a->ldy));
         } else {
             add_step_biases(a, b, b + 1, g, g, 4 * H);
             recur_k_lstm_fwd(1, H, g + b * 4 * H, cp + b * H, c + b * H, ROW(hp, b, H), h + b * H, ROW(y, b, a->ldy),
@@ -291,6 +299,41 @@ static int step_run(cpu_dev *d, const char *op, size_t B, size_t GH, const cpu_g
     return st ? cpu_error(RECUR_E_NOMEM, "cpu: %s: out of memory for the GEMM's packing buffers", op) : RECUR_OK;
 }
 
+/* The LSTM step with its recurrent product held apart: h_prev W (B x 4H) into the device's step scratch with
+ * beta 0, then the cell, which adds it to the step's xg as it loads the pre-activations (rec + xg, then the
+ * biases). With K = H in one GEMM block (cpu_sgemm_one_block) the GEMM's beta 1 would have rounded that same
+ * sum once, so the results are those of gemm + lstm_fwd bit for bit. Why: the scratch is the same memory at
+ * every step and stays in cache, where each step's slot of xg (fresh, 512 KiB at B = 64, H = 512) had to
+ * come in from memory for the GEMM to add to and then cross to the other core for its rows of the cell; the
+ * cell now reads xg once, row by row, as the prefetcher likes. The step is serialised on step_mu, which
+ * guards the scratch across its two parallel sections. */
+static int lstm_step_apart(cpu_dev *d, size_t B, size_t H, recur_ptr h_prev, recur_ptr w, size_t ldw,
+                           recur_ptr bias_x, recur_ptr bias_h, recur_ptr xg, recur_ptr c_prev, recur_ptr c,
+                           recur_ptr h, recur_ptr y, size_t ldy, recur_ptr lengths, size_t t) {
+    const size_t GH = 4 * H;
+    pthread_mutex_lock(&d->step_mu);
+    int st = RECUR_OK;
+    if (d->step_len < B * GH) {
+        free(d->step_acc);
+        d->step_len = 0;
+        if (posix_memalign((void **)&d->step_acc, CPU_ALIGN, B * GH * sizeof(float))) d->step_acc = NULL;
+        else d->step_len = B * GH;
+    }
+    if (!d->step_acc ||
+        cpu_sgemm(d->pool, d->threads, cpu_gemm_min_flops(d), d->isa, 0, 0, B, GH, H, 1.0f, cpu_f(h_prev), H, 0,
+                  cpu_f(w), ldw, 0, 0.0f, d->step_acc, GH, 0, 1)) {
+        st = cpu_error(RECUR_E_NOMEM, "cpu: rnn_step: out of memory for the step's scratch (%zu x %zu)", B, GH);
+    } else {
+        cell_a a;
+        cpu_task_fn fn = cpu_step_cell(d, RECUR_STEP_LSTM, B, H, h_prev, bias_x, bias_h, xg, (recur_ptr){0}, c_prev, c, h,
+                                       y, ldy, lengths, t, &a);
+        a.rec = d->step_acc;
+        cpu_run_cell(d, fn, &a);
+    }
+    pthread_mutex_unlock(&d->step_mu);
+    return st;
+}
+
 /* ---- rnn_step: a whole forward step ----
  * The step's recurrent GEMM (this backend's SGEMM, as the gemm op runs it), then the forward cell task
  * above with rnn_step's biases: the SIMD row kernels add them as they load the pre-activations, so no pass
@@ -308,8 +351,11 @@ static int step_run(cpu_dev *d, const char *op, size_t B, size_t GH, const cpu_g
 int cpu_rnn_step(void *dev, int cell, size_t B, size_t H, recur_ptr h_prev, recur_ptr w, size_t ldw, recur_ptr bias_x,
                  recur_ptr bias_h, recur_ptr xg, recur_ptr hg, recur_ptr c_prev, recur_ptr c, recur_ptr h, recur_ptr y,
                  size_t ldy, recur_ptr lengths, size_t t) {
+    cpu_dev *d = dev;
     const size_t G = recur_k_step_gates(cell);
     if (!G) return cpu_error(RECUR_E_INVALID, "cpu: rnn_step: unknown cell %d (RECUR_STEP_*)", cell);
+    if (cell == RECUR_STEP_LSTM && B > 0 && H > 0 && cpu_sgemm_one_block(d->isa, H))
+        return lstm_step_apart(d, B, H, h_prev, w, ldw, bias_x, bias_h, xg, c_prev, c, h, y, ldy, lengths, t);
     const int gru = cell == RECUR_STEP_GRU;
     int st = cpu_ops.gemm(dev, 0, 0, B, G * H, H, 1.0f, h_prev, H, 0, w, ldw, 0, gru ? 0.0f : 1.0f, gru ? hg : xg,
                           G * H, 0, 1);

@@ -14,6 +14,7 @@ typedef struct {
     int flag; /* reset_after / act */
     float *p[8];
     const float *bh, *bx; /* forward: rnn_step's biases (NULL for the cell ops themselves) */
+    const float *rec;     /* forward LSTM: rnn_step's recurrent product h_prev W held apart (B x 4H), or NULL */
     const int32_t *lengths;
     size_t ldy, t;
 } cell_a;

@@ -449,6 +449,11 @@ static void plan_init(gemm_plan *p, int isa, int trans_a, int trans_b, size_t M,
     p->whole_b = !p->few_rows && N <= p->kr->nc && round_up(N, (size_t)p->kr->nr) * K <= ((size_t)1 << 20);
 }
 
+int cpu_sgemm_one_block(int isa, size_t K) {
+    const cpu_gemm_kernel *kr = cpu_gemm_kernel_for(isa);
+    return K <= kr->kc || K <= kr->kc_whole; /* plan_init's K blocks: ceil(K / kc) of them past kc_whole */
+}
+
 /* Scratch floats for B (packed whole, or one KC x NC block) and for A (few rows: all of A; else one MC x KC
  * block). */
 static size_t plan_b_floats(const gemm_plan *p) {

@@ -91,6 +91,10 @@ int cpu_sgemm(cpu_pool *pool, int nth, double min_flops, int isa, int trans_a, i
               size_t K, float alpha, const float *A, size_t lda, size_t stride_a, const float *B, size_t ldb, size_t stride_b, float beta,
               float *C, size_t ldc, size_t stride_c, size_t batch);
 
+/* Whether cpu_sgemm sums a product of depth K in one K block (c = alpha * acc + beta * c, rounded once):
+ * then C = A B with beta 0, added to a matrix afterwards (acc + c), gives the bits of beta 1 on it. */
+int cpu_sgemm_one_block(int isa, size_t K);
+
 /* One term of a sum of products over the same M x N: C = A B + beta C, A (M x K) and B (K x N) neither
  * transposed, alpha 1. */
 typedef struct cpu_gemm_term {

@@ -18,6 +18,7 @@
 #ifndef RECUR_CPU_INTERNAL_H
 #define RECUR_CPU_INTERNAL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,6 +49,11 @@ typedef struct cpu_dev {
      * which sets its share of the samples (cpu_cells.c); under the pool lock */
     double steps_speed[CPU_PARTS_MAX_THREADS];
     int steps_nt;
+    /* rnn_step's scratch for the LSTM's recurrent product (cpu_cells.c, lstm_step_apart): step_len floats,
+     * grown and used under step_mu */
+    pthread_mutex_t step_mu;
+    float *step_acc;
+    size_t step_len;
 } cpu_dev;
 
 /* The smallest GEMM share worth a thread on this device (split_small: any). */

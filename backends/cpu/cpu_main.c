@@ -240,6 +240,8 @@ static void c_device_close(void *dev) {
     if (!d) return;
     if (d->pool) cpu_pool_destroy(d->pool);
     free(d->partials);
+    free(d->step_acc);
+    pthread_mutex_destroy(&d->step_mu);
     free(d);
 }
 
@@ -249,6 +251,10 @@ static int c_device_open(int index, void **out) {
     if (index != 0) return cpu_error(RECUR_E_NOTFOUND, "cpu: device %d does not exist (there is one, 0)", index);
     cpu_dev *d = calloc(1, sizeof *d);
     if (!d) return cpu_error(RECUR_E_NOMEM, "cpu: out of memory opening the device");
+    if (pthread_mutex_init(&d->step_mu, NULL)) {
+        free(d);
+        return cpu_error(RECUR_E_NOMEM, "cpu: could not create the device's step lock");
+    }
     d->isa = cpu_isa_detect();
     const char *isa = env("RECUR_CPU_ISA");
     if (isa && *isa) {

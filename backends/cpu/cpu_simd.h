@@ -33,11 +33,11 @@ typedef struct cpu_simd_kernels {
     const char *name;
     void (*sigmoid)(size_t n, const float *x, float *y);
     void (*tanh)(size_t n, const float *x, float *y);
-    /* LSTM forward, one valid row: g4 (4H) pre-activations in, activations out; b1, b2 (4H, may be NULL)
-     * are added to the pre-activations first, b1 then b2 (rnn_step's biases); c_prev, c, h (H); y may be
-     * NULL. */
-    void (*lstm_fwd_row)(size_t H, float *g4, const float *b1, const float *b2, const float *c_prev, float *c,
-                         float *h, float *y);
+    /* LSTM forward, one valid row: g4 (4H) pre-activations in, activations out; acc (4H, may be NULL: the
+     * step's recurrent product, when its GEMM kept it apart), then b1, b2 (4H, may be NULL: rnn_step's
+     * biases) are added to the pre-activations first, in that order; c_prev, c, h (H); y may be NULL. */
+    void (*lstm_fwd_row)(size_t H, float *g4, const float *acc, const float *b1, const float *b2,
+                         const float *c_prev, float *c, float *h, float *y);
     /* LSTM backward, one valid row; dy may be NULL. */
     void (*lstm_bwd_row)(size_t H, const float *g4, const float *c_prev, const float *c, const float *dy, float *dh,
                          float *dc, float *dg4);

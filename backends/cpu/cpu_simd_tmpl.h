@@ -93,23 +93,26 @@ static S_TGT void S_FN(tanh)(size_t n, const float *x, float *y) { S_LOOP(n, S_F
 
 /* ---- LSTM ---- */
 
-/* Pre-activation at p + o plus the biases given (b1 first, then b2: the order rnn_step defines); stored back
- * to p + o when a bias was added and `keep`. */
-S_ALWAYS S_V S_FN(pre)(size_t o, int full, S_M m, float *p, const float *b1, const float *b2, int keep) {
+/* Pre-activation at p + o plus the recurrent product held apart (acc + o, when given: rnn_step's GEMM with
+ * beta 0, the sum its beta 1 would have rounded once) and the biases given (b1 first, then b2: the order
+ * rnn_step defines); stored back to p + o when something was added and `keep`. */
+S_ALWAYS S_V S_FN(pre)(size_t o, int full, S_M m, float *p, const float *acc, const float *b1, const float *b2,
+                       int keep) {
     S_V v = LDX(p + o);
+    if (acc) v = S_ADD(LDX(acc + o), v);
     if (b1) v = S_ADD(v, LDX(b1 + o));
     if (b2) v = S_ADD(v, LDX(b2 + o));
-    if (keep && (b1 || b2)) STX(p + o, v);
+    if (keep && (acc || b1 || b2)) STX(p + o, v);
     return v;
 }
 
 /*   i = s(a_i), f = s(a_f), g = tanh(a_g), o = s(a_o);  c = f c_prev + i g;  h = o tanh(c);  y = h */
-S_ALWAYS void S_FN(lstm_fwd_chunk)(size_t j, int full, S_M m, size_t H, float *g4, const float *b1, const float *b2,
-                                   const float *cp, float *c, float *h, float *y) {
-    const S_V i = S_FN(vsigm)(S_FN(pre)(j, full, m, g4, b1, b2, 0));
-    const S_V f = S_FN(vsigm)(S_FN(pre)(H + j, full, m, g4, b1, b2, 0));
-    const S_V g = S_FN(vtanh)(S_FN(pre)(2 * H + j, full, m, g4, b1, b2, 0));
-    const S_V o = S_FN(vsigm)(S_FN(pre)(3 * H + j, full, m, g4, b1, b2, 0));
+S_ALWAYS void S_FN(lstm_fwd_chunk)(size_t j, int full, S_M m, size_t H, float *g4, const float *acc, const float *b1,
+                                   const float *b2, const float *cp, float *c, float *h, float *y) {
+    const S_V i = S_FN(vsigm)(S_FN(pre)(j, full, m, g4, acc, b1, b2, 0));
+    const S_V f = S_FN(vsigm)(S_FN(pre)(H + j, full, m, g4, acc, b1, b2, 0));
+    const S_V g = S_FN(vtanh)(S_FN(pre)(2 * H + j, full, m, g4, acc, b1, b2, 0));
+    const S_V o = S_FN(vsigm)(S_FN(pre)(3 * H + j, full, m, g4, acc, b1, b2, 0));
     const S_V cv = S_FMA(f, LDX(cp + j), S_MUL(i, g));
     const S_V hv = S_MUL(o, S_FN(vtanh)(cv));
     STX(g4 + j, i);
@@ -120,10 +123,11 @@ S_ALWAYS void S_FN(lstm_fwd_chunk)(size_t j, int full, S_M m, size_t H, float *g
     STX(h + j, hv);
     if (y) STX(y + j, hv);
 }
-static S_TGT void S_FN(lstm_fwd_row)(size_t H, float *g4, const float *b1, const float *b2, const float *c_prev,
-                                     float *c, float *h, float *y) {
-    if (b1 || b2) S_LOOP(H, S_FN(lstm_fwd_chunk), H, g4, b1, b2, c_prev, c, h, y);
-    else S_LOOP(H, S_FN(lstm_fwd_chunk), H, g4, NULL, NULL, c_prev, c, h, y);
+static S_TGT void S_FN(lstm_fwd_row)(size_t H, float *g4, const float *acc, const float *b1, const float *b2,
+                                     const float *c_prev, float *c, float *h, float *y) {
+    if (acc) S_LOOP(H, S_FN(lstm_fwd_chunk), H, g4, acc, b1, b2, c_prev, c, h, y);
+    else if (b1 || b2) S_LOOP(H, S_FN(lstm_fwd_chunk), H, g4, NULL, b1, b2, c_prev, c, h, y);
+    else S_LOOP(H, S_FN(lstm_fwd_chunk), H, g4, NULL, NULL, NULL, c_prev, c, h, y);
 }
 
 /*   dh_t = dh + dy;  tc = tanh(c);  dc_t = dc + dh_t o (1 - tc^2)
@@ -158,9 +162,12 @@ S_ALWAYS void S_FN(gru_fwd_chunk)(size_t j, int full, S_M m, size_t H, int reset
                                   float *h3, const float *bh, const float *hp, float *h, float *y) {
     S_V r, z, n;
     if (reset_after) {
-        r = S_FN(vsigm)(S_ADD(S_FN(pre)(j, full, m, x3, bx, NULL, 0), S_FN(pre)(j, full, m, h3, bh, NULL, 1)));
-        z = S_FN(vsigm)(S_ADD(S_FN(pre)(H + j, full, m, x3, bx, NULL, 0), S_FN(pre)(H + j, full, m, h3, bh, NULL, 1)));
-        n = S_FN(vtanh)(S_FMA(r, S_FN(pre)(2 * H + j, full, m, h3, bh, NULL, 1), S_FN(pre)(2 * H + j, full, m, x3, bx, NULL, 0)));
+        r = S_FN(vsigm)(S_ADD(S_FN(pre)(j, full, m, x3, NULL, bx, NULL, 0),
+                              S_FN(pre)(j, full, m, h3, NULL, bh, NULL, 1)));
+        z = S_FN(vsigm)(S_ADD(S_FN(pre)(H + j, full, m, x3, NULL, bx, NULL, 0),
+                              S_FN(pre)(H + j, full, m, h3, NULL, bh, NULL, 1)));
+        n = S_FN(vtanh)(S_FMA(r, S_FN(pre)(2 * H + j, full, m, h3, NULL, bh, NULL, 1),
+                              S_FN(pre)(2 * H + j, full, m, x3, NULL, bx, NULL, 0)));
     } else {
         r = LDX(x3 + j);
         z = LDX(x3 + H + j);
@@ -234,7 +241,7 @@ static S_TGT void S_FN(gru_reset_row)(size_t H, float *x3, const float *h3, cons
 
 S_ALWAYS void S_FN(rnn_tanh_chunk)(size_t j, int full, S_M m, float *pre, const float *b1, const float *b2, float *h,
                                    float *y) {
-    const S_V v = S_FN(vtanh)(S_FN(pre)(j, full, m, pre, b1, b2, 1));
+    const S_V v = S_FN(vtanh)(S_FN(pre)(j, full, m, pre, NULL, b1, b2, 1));
     STX(h + j, v);
     if (y) STX(y + j, v);
 }
