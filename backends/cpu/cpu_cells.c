@@ -7,9 +7,7 @@
  * this file), whose biases the row kernels add as they load the pre-activations, and the whole-sequence ops
  * of cpu_steps.c.
  */
-#define _POSIX_C_SOURCE 200809L /* posix_memalign */
 #include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cpu_cells.h"
@@ -305,33 +303,27 @@ static int step_run(cpu_dev *d, const char *op, size_t B, size_t GH, const cpu_g
  * sum once, so the results are those of gemm + lstm_fwd bit for bit. Why: the scratch is the same memory at
  * every step and stays in cache, where each step's slot of xg (fresh, 512 KiB at B = 64, H = 512) had to
  * come in from memory for the GEMM to add to and then cross to the other core for its rows of the cell; the
- * cell now reads xg once, row by row, as the prefetcher likes. The step is serialised on step_mu, which
- * guards the scratch across its two parallel sections. */
+ * cell now reads xg once, row by row, as the prefetcher likes. */
+static int lstm_step_apart_ok(const cpu_dev *d, int cell, size_t B, size_t H) {
+    return cell == RECUR_STEP_LSTM && B > 0 && H > 0 && cpu_sgemm_one_block(d->isa, H);
+}
+
+/* Call with d->seq_mu held (it guards d->step_acc). */
 static int lstm_step_apart(cpu_dev *d, size_t B, size_t H, recur_ptr h_prev, recur_ptr w, size_t ldw,
                            recur_ptr bias_x, recur_ptr bias_h, recur_ptr xg, recur_ptr c_prev, recur_ptr c,
                            recur_ptr h, recur_ptr y, size_t ldy, recur_ptr lengths, size_t t) {
     const size_t GH = 4 * H;
-    pthread_mutex_lock(&d->step_mu);
-    int st = RECUR_OK;
-    if (d->step_len < B * GH) {
-        free(d->step_acc);
-        d->step_len = 0;
-        if (posix_memalign((void **)&d->step_acc, CPU_ALIGN, B * GH * sizeof(float))) d->step_acc = NULL;
-        else d->step_len = B * GH;
-    }
-    if (!d->step_acc ||
-        cpu_sgemm(d->pool, d->threads, cpu_gemm_min_flops(d), d->isa, 0, 0, B, GH, H, 1.0f, cpu_f(h_prev), H, 0,
-                  cpu_f(w), ldw, 0, 0.0f, d->step_acc, GH, 0, 1)) {
-        st = cpu_error(RECUR_E_NOMEM, "cpu: rnn_step: out of memory for the step's scratch (%zu x %zu)", B, GH);
-    } else {
-        cell_a a;
-        cpu_task_fn fn = cpu_step_cell(d, RECUR_STEP_LSTM, B, H, h_prev, bias_x, bias_h, xg, (recur_ptr){0}, c_prev, c, h,
-                                       y, ldy, lengths, t, &a);
-        a.rec = d->step_acc;
-        cpu_run_cell(d, fn, &a);
-    }
-    pthread_mutex_unlock(&d->step_mu);
-    return st;
+    if (cpu_grow(&d->step_acc, &d->step_len, B * GH))
+        return cpu_error(RECUR_E_NOMEM, "cpu: rnn_step: out of memory for the step's scratch (%zu x %zu)", B, GH);
+    if (cpu_sgemm(d->pool, d->threads, cpu_gemm_min_flops(d), d->isa, 0, 0, B, GH, H, 1.0f, cpu_f(h_prev), H, 0,
+                  cpu_f(w), ldw, 0, 0.0f, d->step_acc, GH, 0, 1))
+        return cpu_error(RECUR_E_NOMEM, "cpu: rnn_step: out of memory for the GEMM's packing buffers");
+    cell_a a;
+    cpu_task_fn fn = cpu_step_cell(d, RECUR_STEP_LSTM, B, H, h_prev, bias_x, bias_h, xg, (recur_ptr){0}, c_prev, c, h, y,
+                                   ldy, lengths, t, &a);
+    a.rec = d->step_acc;
+    cpu_run_cell(d, fn, &a);
+    return RECUR_OK;
 }
 
 /* ---- rnn_step: a whole forward step ----
@@ -354,8 +346,12 @@ int cpu_rnn_step(void *dev, int cell, size_t B, size_t H, recur_ptr h_prev, recu
     cpu_dev *d = dev;
     const size_t G = recur_k_step_gates(cell);
     if (!G) return cpu_error(RECUR_E_INVALID, "cpu: rnn_step: unknown cell %d (RECUR_STEP_*)", cell);
-    if (cell == RECUR_STEP_LSTM && B > 0 && H > 0 && cpu_sgemm_one_block(d->isa, H))
-        return lstm_step_apart(d, B, H, h_prev, w, ldw, bias_x, bias_h, xg, c_prev, c, h, y, ldy, lengths, t);
+    if (lstm_step_apart_ok(d, cell, B, H)) {
+        pthread_mutex_lock(&d->seq_mu);
+        const int st = lstm_step_apart(d, B, H, h_prev, w, ldw, bias_x, bias_h, xg, c_prev, c, h, y, ldy, lengths, t);
+        pthread_mutex_unlock(&d->seq_mu);
+        return st;
+    }
     const int gru = cell == RECUR_STEP_GRU;
     int st = cpu_ops.gemm(dev, 0, 0, B, G * H, H, 1.0f, h_prev, H, 0, w, ldw, 0, gru ? 0.0f : 1.0f, gru ? hg : xg,
                           G * H, 0, 1);

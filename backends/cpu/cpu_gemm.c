@@ -188,6 +188,7 @@ typedef struct gemm_plan {
     int in_place_a; /* few rows, A not transposed, the kernel able to: A read in place, never packed */
     int whole_b;    /* else, N <= kr->nc: B packed whole (every K block) once per thread and matrix */
     int direct_b;   /* few-rows path: the kernel reads op(B) in place (not transposed) */
+    const float *bpk; /* few-rows path: op(B) packed before the call (cpu_sgemm_pack_b), or NULL */
     int dot;        /* M <= kr->dot_nt_max_m, A not transposed, B transposed: dot products, no packing */
     size_t b_off;   /* scratch layout (floats): packed B at 0, packed A at a_off */
     size_t a_off;
@@ -245,15 +246,17 @@ static void few_rows_span(const gemm_plan *p, size_t bi, size_t m0, size_t mc, s
         for (size_t jr = n0; jr < n1; jr += NR) {
             const int nr = (int)min_sz(NR, n1 - jr);
             float *cj = C + m0 * p->ldc + jr;
-            /* B not transposed: its rows are contiguous in N and the kernel reads them in place; else this
-             * micro-panel is packed right here. */
-            const float *bj = p->direct_b ? B + pc * p->ldb + jr : bp;
-            if (!p->direct_b)
+            /* B packed before the call: this block's panel where cpu_sgemm_pack_b put it. Else, not transposed,
+             * its rows are contiguous in N and the kernel reads them in place; else this micro-panel is packed
+             * right here. */
+            const int direct = p->direct_b && !p->bpk;
+            const float *bj = p->bpk ? p->bpk + pc * round_up(p->N, NR) + jr * kc : direct ? B + pc * p->ldb + jr : bp;
+            if (!p->bpk && !direct)
                 kr->pack_b(kc, (size_t)nr, p->tb ? B + jr * p->ldb + pc : B + pc * p->ldb + jr, p->ldb, p->tb, bp);
             if (p->in_place_a) { /* A's rows read where they are */
                 for (size_t ib = 0, ir = 0; ib < nblk; ib++) {
                     const size_t mr = balance ? mc / nblk + (ib < mc % nblk) : min_sz(MR, mc - ir);
-                    kr->ukernel_a(kc, A + ir * p->lda, p->lda, bj, p->direct_b ? p->ldb : 0, cj + ir * p->ldc,
+                    kr->ukernel_a(kc, A + ir * p->lda, p->lda, bj, direct ? p->ldb : 0, cj + ir * p->ldc,
                                   p->ldc, (int)mr, nr, p->alpha, beta);
                     ir += mr;
                 }
@@ -262,7 +265,7 @@ static void few_rows_span(const gemm_plan *p, size_t bi, size_t m0, size_t mc, s
             for (size_t ir = 0; ir < mc; ir += MR) {
                 const int mr = (int)min_sz(MR, mc - ir);
                 float *c = cj + ir * p->ldc;
-                if (p->direct_b)
+                if (direct)
                     kr->ukernel_direct(kc, apc + ir * kc, bj, p->ldb, c, p->ldc, mr, nr, p->alpha, beta);
                 else
                     kr->ukernel(kc, apc + ir * kc, bj, c, p->ldc, mr, nr, p->alpha, beta);
@@ -410,6 +413,12 @@ static void plan_threads(gemm_plan *p, int nth, double min_flops, double flops) 
     p->nparts = ceil_div(tiles, p->per);
 }
 
+/* The K block: K itself up to kr->kc_whole, else blocks as even as possible and at most kr->kc; a function of
+ * K alone. */
+static size_t k_block(const cpu_gemm_kernel *kr, size_t K) {
+    return K <= kr->kc_whole ? K : ceil_div(K, ceil_div(K, kr->kc));
+}
+
 /* The plan of one product: its operands, K blocks and path, all from the shape alone (never from the
  * thread count, so that results do not depend on it either). */
 static void plan_init(gemm_plan *p, int isa, int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
@@ -435,7 +444,7 @@ static void plan_init(gemm_plan *p, int isa, int trans_a, int trans_b, size_t M,
     p->sc = stride_c;
     p->batch = batch;
     /* K blocks: one up to kr->kc_whole, else as even as possible and at most kr->kc; a function of K alone. */
-    p->kc = K <= p->kr->kc_whole ? K : ceil_div(K, ceil_div(K, p->kr->kc));
+    p->kc = k_block(p->kr, K);
     p->direct_b = !trans_b && p->kr->ukernel_direct != NULL;
     p->dot = !trans_a && trans_b && p->kr->dot_nt && M <= p->kr->dot_nt_max_m;
     /* Few rows: A is packed whole, so only while that stays small (1 Mi floats: 4 MiB per thread). */
@@ -449,9 +458,19 @@ static void plan_init(gemm_plan *p, int isa, int trans_a, int trans_b, size_t M,
     p->whole_b = !p->few_rows && N <= p->kr->nc && round_up(N, (size_t)p->kr->nr) * K <= ((size_t)1 << 20);
 }
 
-int cpu_sgemm_one_block(int isa, size_t K) {
+int cpu_sgemm_one_block(int isa, size_t K) { return k_block(cpu_gemm_kernel_for(isa), K) >= K; }
+
+int cpu_sgemm_nr(int isa) { return cpu_gemm_kernel_for(isa)->nr; }
+
+size_t cpu_sgemm_packed_b_floats(int isa, size_t K, size_t N) {
+    return round_up(N, (size_t)cpu_gemm_kernel_for(isa)->nr) * K;
+}
+
+void cpu_sgemm_pack_b(int isa, size_t K, size_t N, const float *B, size_t ldb, float *dst, size_t n0, size_t n1) {
     const cpu_gemm_kernel *kr = cpu_gemm_kernel_for(isa);
-    return K <= kr->kc || K <= kr->kc_whole; /* plan_init's K blocks: ceil(K / kc) of them past kc_whole */
+    const size_t kc = k_block(kr, K), ncr = round_up(N, (size_t)kr->nr);
+    for (size_t pc = 0; pc < K; pc += kc)
+        kr->pack_b(min_sz(kc, K - pc), n1 - n0, B + pc * ldb + n0, ldb, 0, dst + pc * ncr + n0 * min_sz(kc, K - pc));
 }
 
 /* Scratch floats for B (packed whole, or one KC x NC block) and for A (few rows: all of A; else one MC x KC
@@ -565,6 +584,7 @@ static int terms_plan(gemm_plan *plans, int isa, size_t M, size_t N, const cpu_g
     for (int i = 0; i < n; i++) {
         plan_init(&plans[i], isa, 0, 0, M, N, t[i].K, 1.0f, t[i].A, t[i].lda, 0, t[i].B, t[i].ldb, 0, t[i].beta, t[i].C,
                   t[i].ldc, 0, 1);
+        plans[i].bpk = t[i].Bp;
         few = few && t[i].K > 0 && plans[i].few_rows;
         if (plan_b_floats(&plans[i]) > b_floats) b_floats = plan_b_floats(&plans[i]);
     }

@@ -95,13 +95,24 @@ int cpu_sgemm(cpu_pool *pool, int nth, double min_flops, int isa, int trans_a, i
  * then C = A B with beta 0, added to a matrix afterwards (acc + c), gives the bits of beta 1 on it. */
 int cpu_sgemm_one_block(int isa, size_t K);
 
+/* B (K x N, not transposed, at ldb) packed ahead of products that read it many times (the recurrent weights,
+ * step after step): its K blocks one after the other, each as ceil(N / NR) micro-panels of kc x NR, columns
+ * past N zero. The panels reach the micro-kernel as one contiguous stream each, where B read in place is
+ * one row of NR floats every ldb. cpu_sgemm_pack_b packs columns [n0, n1) (n0 a multiple of the kernel's NR,
+ * n1 one too or N), so that threads can share the work; dst holds cpu_sgemm_packed_b_floats floats. */
+size_t cpu_sgemm_packed_b_floats(int isa, size_t K, size_t N);
+void cpu_sgemm_pack_b(int isa, size_t K, size_t N, const float *B, size_t ldb, float *dst, size_t n0, size_t n1);
+int cpu_sgemm_nr(int isa); /* the kernel's NR */
+
 /* One term of a sum of products over the same M x N: C = A B + beta C, A (M x K) and B (K x N) neither
- * transposed, alpha 1. */
+ * transposed, alpha 1; Bp: B packed by cpu_sgemm_pack_b (same isa), which the few-rows path then reads
+ * instead (NULL: B itself). */
 typedef struct cpu_gemm_term {
     size_t K;
     const float *A;
     size_t lda;
     const float *B;
+    const float *Bp;
     size_t ldb;
     float beta;
     float *C;

@@ -49,11 +49,15 @@ typedef struct cpu_dev {
      * which sets its share of the samples (cpu_cells.c); under the pool lock */
     double steps_speed[CPU_PARTS_MAX_THREADS];
     int steps_nt;
-    /* rnn_step's scratch for the LSTM's recurrent product (cpu_cells.c, lstm_step_apart): step_len floats,
-     * grown and used under step_mu */
-    pthread_mutex_t step_mu;
+    /* Held by rnn_step and the whole-sequence ops (rnn_steps_input, rnn_steps, rnn_steps_bwd) for their
+     * duration, across their parallel sections: it guards the scratch they keep here. step_acc: the LSTM
+     * step's recurrent product (cpu_cells.c, lstm_step_apart), step_len floats. packed: the sequence's
+     * weights packed once per call (cpu_steps.c, pack_weights), packed_len floats. */
+    pthread_mutex_t seq_mu;
     float *step_acc;
     size_t step_len;
+    float *packed;
+    size_t packed_len;
 } cpu_dev;
 
 /* The smallest GEMM share worth a thread on this device (split_small: any). */
@@ -64,6 +68,10 @@ int cpu_error(int status, const char *fmt, ...) __attribute__((format(printf, 2,
 
 static inline float *cpu_f(recur_ptr p) { return p.buf ? (float *)p.buf->data + p.off : NULL; }
 static inline int32_t *cpu_i(recur_ptr p) { return p.buf ? (int32_t *)p.buf->data + p.off : NULL; }
+
+/* Make *buf (*len floats, allocated as buffers are: CPU_ALIGN-aligned, huge pages from 4 MiB) hold at least
+ * n floats, its contents lost when it grows; 0 or ENOMEM (then *buf is NULL and *len 0). */
+int cpu_grow(float **buf, size_t *len, size_t n);
 
 /* Run fn on min(threads, work / min_per_thread, parts) threads, at least 1 (split_small: all threads). */
 void cpu_run_parts(cpu_dev *d, cpu_task_fn fn, void *ctx, size_t work, size_t min_per_thread, size_t parts);

@@ -108,13 +108,8 @@ static int parse_int(const char *s, long lo, long hi, long *out) {
 
 /* ---- memory and queue ---- */
 
-int cpu_buf_alloc(void *dev, size_t bytes, recur_buf **out) {
-    (void)dev;
-    *out = NULL;
-    if (bytes > SIZE_MAX - 2 * CPU_ALIGN)
-        return cpu_error(RECUR_E_NOMEM, "cpu: cannot allocate %zu bytes (too large)", bytes);
-    const size_t rounded = bytes ? (bytes + CPU_ALIGN - 1) / CPU_ALIGN * CPU_ALIGN : CPU_ALIGN;
-    recur_buf *b = malloc(sizeof *b);
+/* `rounded` bytes (a multiple of CPU_ALIGN), CPU_ALIGN-aligned, or NULL; free() them. */
+static void *host_alloc(size_t rounded) {
     void *data = NULL;
     if (rounded >= CPU_HUGE_MIN_BYTES && rounded <= SIZE_MAX - CPU_HUGE_ALIGN) {
         /* Large buffers (a sequence's inputs, outputs, states and gates) on 2 MiB boundaries, rounded up to
@@ -133,6 +128,17 @@ int cpu_buf_alloc(void *dev, size_t bytes, recur_buf **out) {
     } else {
         data = aligned_alloc(CPU_ALIGN, rounded);
     }
+    return data;
+}
+
+int cpu_buf_alloc(void *dev, size_t bytes, recur_buf **out) {
+    (void)dev;
+    *out = NULL;
+    if (bytes > SIZE_MAX - 2 * CPU_ALIGN)
+        return cpu_error(RECUR_E_NOMEM, "cpu: cannot allocate %zu bytes (too large)", bytes);
+    const size_t rounded = bytes ? (bytes + CPU_ALIGN - 1) / CPU_ALIGN * CPU_ALIGN : CPU_ALIGN;
+    recur_buf *b = malloc(sizeof *b);
+    void *data = host_alloc(rounded);
     if (!b || !data) {
         free(b);
         free(data);
@@ -235,13 +241,26 @@ static int make_pool(cpu_dev *d, int threads) {
     return RECUR_OK;
 }
 
+int cpu_grow(float **buf, size_t *len, size_t n) {
+    if (*len >= n) return 0;
+    free(*buf);
+    *len = 0;
+    const size_t bytes = n * sizeof(float);
+    *buf = n <= (SIZE_MAX - CPU_HUGE_ALIGN) / sizeof(float) ? host_alloc((bytes + CPU_ALIGN - 1) / CPU_ALIGN * CPU_ALIGN)
+                                                            : NULL;
+    if (!*buf) return ENOMEM;
+    *len = n;
+    return 0;
+}
+
 static void c_device_close(void *dev) {
     cpu_dev *d = dev;
     if (!d) return;
     if (d->pool) cpu_pool_destroy(d->pool);
     free(d->partials);
     free(d->step_acc);
-    pthread_mutex_destroy(&d->step_mu);
+    free(d->packed);
+    pthread_mutex_destroy(&d->seq_mu);
     free(d);
 }
 
@@ -251,9 +270,9 @@ static int c_device_open(int index, void **out) {
     if (index != 0) return cpu_error(RECUR_E_NOTFOUND, "cpu: device %d does not exist (there is one, 0)", index);
     cpu_dev *d = calloc(1, sizeof *d);
     if (!d) return cpu_error(RECUR_E_NOMEM, "cpu: out of memory opening the device");
-    if (pthread_mutex_init(&d->step_mu, NULL)) {
+    if (pthread_mutex_init(&d->seq_mu, NULL)) {
         free(d);
-        return cpu_error(RECUR_E_NOMEM, "cpu: could not create the device's step lock");
+        return cpu_error(RECUR_E_NOMEM, "cpu: could not create the device's sequence lock");
     }
     d->isa = cpu_isa_detect();
     const char *isa = env("RECUR_CPU_ISA");
