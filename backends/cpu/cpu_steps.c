@@ -63,8 +63,8 @@ static cpu_gemm_term fwd_term(const steps_a *a, size_t t, size_t i) {
 static cpu_gemm_term bwd_term(const steps_a *a, size_t t) {
     const size_t GH = steps_gh(a);
     recur_ptr acc = a->cell == RECUR_STEP_GRU ? a->dhg : a->dg;
-    return (cpu_gemm_term){.K = GH, .A = cpu_f(at(acc, t * a->B * GH)), .lda = GH, .B = cpu_f(a->w), .Bp = a->wp[0], .ldb = a->ldw,
-                           .beta = 1.0f, .C = cpu_f(a->dh), .ldc = a->H};
+    return (cpu_gemm_term){.K = GH, .A = cpu_f(at(acc, t * a->B * GH)), .lda = GH, .B = cpu_f(a->w), .Bp = a->wp[0],
+                           .ldb = a->ldw, .beta = 1.0f, .C = cpu_f(a->dh), .ldc = a->H};
 }
 
 /* The forward cell on rows [lo, hi) of time t alone (gates in xg_s, hg_s): every pointer moved to row lo, as
@@ -189,10 +189,12 @@ static void steps_learn(cpu_dev *d, const steps_a *a, int nt) {
  * of NR floats every ldb, 4 KiB apart at H = 256, a new page at every row; packed (cpu_sgemm_pack_b) it is
  * one stream the prefetchers follow. Packing costs one pass over the weights per call, and the panels are
  * read T times. The micro-kernel's arithmetic is the same either way, so the results are too, bit for bit.
- * Measured on the 2-core VM (alternating runs): infer.medium on 2 threads 2-4% faster (6 of 8 rounds), 1
- * thread even; train.medium and train.seed001 even. The two cores stream their weights at the same time
- * there, and the strided reads suffered more from that than the packed ones (a standalone kernel test, M
- * = 32: 174-217 GFLOP/s in place, 204-226 packed, with the other core doing the same). */
+ * Measured on the 2-core VM (alternating runs): infer.medium on 2 threads 1.5% faster (median of 10
+ * rounds, 7 faster), 1 thread even; train.medium and train.seed001 even. The two cores stream their
+ * weights at the same time there, and the strided reads suffered more from that than the packed ones (a
+ * lone kernel test, M = 32: 174-217 GFLOP/s in place, 204-226 packed, with the other core doing the same).
+ * infer.large's step-by-step path (4 MiB of W_hh^T, cpu_rnn_step) measured even to 1% slower packed and
+ * reads its weights in place. */
 typedef struct pack_a {
     int isa, n;
     size_t N;
