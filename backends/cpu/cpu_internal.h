@@ -72,6 +72,8 @@ static inline int32_t *cpu_i(recur_ptr p) { return p.buf ? (int32_t *)p.buf->dat
 /* Make *buf (*len floats, allocated as buffers are: CPU_ALIGN-aligned, huge pages from 4 MiB) hold at least
  * n floats, its contents lost when it grows; 0 or ENOMEM (then *buf is NULL and *len 0). */
 int cpu_grow(float **buf, size_t *len, size_t n);
+/* Free what cpu_grow allocated (*buf NULL, *len 0 after). */
+void cpu_shrink(float **buf, size_t *len);
 
 /* Run fn on min(threads, work / min_per_thread, parts) threads, at least 1 (split_small: all threads). */
 void cpu_run_parts(cpu_dev *d, cpu_task_fn fn, void *ctx, size_t work, size_t min_per_thread, size_t parts);
