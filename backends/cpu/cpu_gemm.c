@@ -222,6 +222,12 @@ static void few_rows_pack(const gemm_plan *p, size_t bi, size_t m0, size_t mc, f
                    ws + p->a_off + pc * mcr);
 }
 
+/* Where cpu_sgemm_pack_b puts the panel of columns jr.. (jr a multiple of NR) of the K block starting at row
+ * pc (kc rows): the blocks one after the other, each ceil(N / NR) panels of kc x NR. */
+static inline size_t packed_b_off(size_t N, size_t NR, size_t pc, size_t jr, size_t kc) {
+    return pc * round_up(N, NR) + jr * kc;
+}
+
 /* The few-rows path's tiles in columns [n0, n1), A packed by few_rows_pack: each B micro-panel is packed
  * right before the tiles that use it, so it is still in L1 (no B block round trip via L2/L3), or, B not
  * transposed, read in place by the kernel. With A read in place, rows whose last block of MR would be short
@@ -250,7 +256,7 @@ static void few_rows_span(const gemm_plan *p, size_t bi, size_t m0, size_t mc, s
              * its rows are contiguous in N and the kernel reads them in place; else this micro-panel is packed
              * right here. */
             const int direct = p->direct_b && !p->bpk;
-            const float *bj = p->bpk ? p->bpk + pc * round_up(p->N, NR) + jr * kc : direct ? B + pc * p->ldb + jr : bp;
+            const float *bj = p->bpk ? p->bpk + packed_b_off(p->N, NR, pc, jr, kc) : direct ? B + pc * p->ldb + jr : bp;
             if (!p->bpk && !direct)
                 kr->pack_b(kc, (size_t)nr, p->tb ? B + jr * p->ldb + pc : B + pc * p->ldb + jr, p->ldb, p->tb, bp);
             if (p->in_place_a) { /* A's rows read where they are */
@@ -468,9 +474,11 @@ size_t cpu_sgemm_packed_b_floats(int isa, size_t K, size_t N) {
 
 void cpu_sgemm_pack_b(int isa, size_t K, size_t N, const float *B, size_t ldb, float *dst, size_t n0, size_t n1) {
     const cpu_gemm_kernel *kr = cpu_gemm_kernel_for(isa);
-    const size_t kc = k_block(kr, K), ncr = round_up(N, (size_t)kr->nr);
-    for (size_t pc = 0; pc < K; pc += kc)
-        kr->pack_b(min_sz(kc, K - pc), n1 - n0, B + pc * ldb + n0, ldb, 0, dst + pc * ncr + n0 * min_sz(kc, K - pc));
+    const size_t kc = k_block(kr, K);
+    for (size_t pc = 0; pc < K; pc += kc) {
+        const size_t kcb = min_sz(kc, K - pc);
+        kr->pack_b(kcb, n1 - n0, B + pc * ldb + n0, ldb, 0, dst + packed_b_off(N, (size_t)kr->nr, pc, n0, kcb));
+    }
 }
 
 /* Scratch floats for B (packed whole, or one KC x NC block) and for A (few rows: all of A; else one MC x KC

@@ -46,13 +46,13 @@ typedef struct cpu_dev {
     double *partials; /* sum_sq block sums, grown under the pool lock */
     size_t partials_len;
     /* rnn_steps_input, rnn_steps, rnn_steps_bwd: each thread's speed (samples per ms, an average of recent calls) for steps_nt threads,
-     * which sets its share of the samples (cpu_cells.c); under the pool lock */
+     * which sets its share of the samples (cpu_steps.c); under the pool lock */
     double steps_speed[CPU_PARTS_MAX_THREADS];
     int steps_nt;
-    /* Held by rnn_step and the whole-sequence ops (rnn_steps_input, rnn_steps, rnn_steps_bwd) for their
-     * duration, across their parallel sections: it guards the scratch they keep here. step_acc: the LSTM
-     * step's recurrent product (cpu_cells.c, lstm_step_apart), step_len floats. packed: the sequence's
-     * weights packed once per call (cpu_steps.c, pack_weights), packed_len floats. */
+    /* Guards the scratch below across the parallel sections that use it: held by rnn_step's LSTM step with
+     * its product apart (step_acc, step_len floats; cpu_cells.c, lstm_step_apart) and by the whole-sequence
+     * ops' sample split (packed, packed_len floats: the sequence's weights packed once per call; cpu_steps.c,
+     * steps_run). */
     pthread_mutex_t seq_mu;
     float *step_acc;
     size_t step_len;

@@ -205,10 +205,10 @@ typedef struct pack_a {
 /* Thread ith's share of every term's column panels. */
 static void pack_t(void *arg, int ith, int nth) {
     const pack_a *p = arg;
-    const size_t NR = (size_t)cpu_sgemm_nr(p->isa), panels = (p->N + NR - 1) / NR;
-    const size_t n0 = NR * (panels * (size_t)ith / (size_t)nth);
-    size_t n1 = NR * (panels * (size_t)(ith + 1) / (size_t)nth);
-    if (n1 > p->N) n1 = p->N;
+    const size_t NR = (size_t)cpu_sgemm_nr(p->isa);
+    size_t p0, p1;
+    recur_k_slice((p->N + NR - 1) / NR, ith, nth, &p0, &p1);
+    const size_t n0 = p0 * NR, n1 = p1 * NR < p->N ? p1 * NR : p->N;
     for (int i = 0; i < p->n && n0 < n1; i++)
         cpu_sgemm_pack_b(p->isa, p->t[i].K, p->N, p->t[i].B, p->t[i].ldb, p->dst[i], n0, n1);
 }
