@@ -304,7 +304,7 @@ static int step_run(cpu_dev *d, const char *op, size_t B, size_t GH, const cpu_g
  * every step and stays in cache, where each step's slot of xg (fresh, 512 KiB at B = 64, H = 512) had to
  * come in from memory for the GEMM to add to and then cross to the other core for its rows of the cell; the
  * cell now reads xg once, row by row, as the prefetcher likes. */
-static int lstm_step_apart_ok(const cpu_dev *d, int cell, size_t B, size_t H) {
+int cpu_lstm_apart_ok(const cpu_dev *d, int cell, size_t B, size_t H) {
     return cell == RECUR_STEP_LSTM && B > 0 && H > 0 && cpu_sgemm_one_block(d->isa, H);
 }
 
@@ -346,7 +346,7 @@ int cpu_rnn_step(void *dev, int cell, size_t B, size_t H, recur_ptr h_prev, recu
     cpu_dev *d = dev;
     const size_t G = recur_k_step_gates(cell);
     if (!G) return cpu_error(RECUR_E_INVALID, "cpu: rnn_step: unknown cell %d (RECUR_STEP_*)", cell);
-    if (lstm_step_apart_ok(d, cell, B, H)) {
+    if (cpu_lstm_apart_ok(d, cell, B, H)) {
         pthread_mutex_lock(&d->seq_mu);
         const int st = lstm_step_apart(d, B, H, h_prev, w, ldw, bias_x, bias_h, xg, c_prev, c, h, y, ldy, lengths, t);
         pthread_mutex_unlock(&d->seq_mu);

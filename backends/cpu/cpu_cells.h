@@ -29,6 +29,9 @@ void cpu_run_cell(cpu_dev *d, cpu_task_fn fn, cell_a *a);
 cpu_task_fn cpu_step_cell(cpu_dev *d, int cell, size_t B, size_t H, recur_ptr h_prev, recur_ptr bias_x,
                           recur_ptr bias_h, recur_ptr xg, recur_ptr hg, recur_ptr c_prev, recur_ptr c, recur_ptr h,
                           recur_ptr y, size_t ldy, recur_ptr lengths, size_t t, cell_a *a);
+/* Whether an LSTM step of B x H holds its recurrent product apart (rnn_step, rnn_steps): its GEMM with beta 0
+ * into a scratch that the cell adds to the gates, which is bit-identical to beta 1 when K = H is one block. */
+int cpu_lstm_apart_ok(const cpu_dev *d, int cell, size_t B, size_t H);
 /* The GEMM terms of rnn_step_input: x W_x into xg, then h_prev W added to it (LSTM, RNN) or into hg (GRU). */
 void cpu_input_step_terms(int cell, size_t H, size_t in, const float *x, size_t ldx, const float *wx, size_t ldwx,
                           const float *h_prev, const float *w, size_t ldw, float *xg, float *hg, cpu_gemm_term *terms);

@@ -51,8 +51,8 @@ typedef struct cpu_dev {
     int steps_nt;
     /* Guards the scratch below across the parallel sections that use it: held by rnn_step's LSTM step with
      * its product apart (step_acc, step_len floats; cpu_cells.c, lstm_step_apart) and by the whole-sequence
-     * ops' sample split (packed, packed_len floats: the sequence's weights packed once per call; cpu_steps.c,
-     * steps_run). */
+     * ops' sample split (cpu_steps.c, steps_run: packed, packed_len floats, the sequence's weights packed
+     * once per call; and rnn_steps' LSTM product apart, each thread its own rows of step_acc). */
     pthread_mutex_t seq_mu;
     float *step_acc;
     size_t step_len;

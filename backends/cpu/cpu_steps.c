@@ -31,6 +31,7 @@ struct steps_a {
     recur_ptr x, wx, w, bias_x, bias_h, s, c, xg, hg, y, lengths;
     recur_ptr dy, dh, dc, dg, dhg;           /* rnn_steps_bwd */
     const float *wp[CPU_GEMM_TERMS_MAX];     /* the terms' B packed for the whole sequence (pack_weights) */
+    float *rec; /* rnn_steps, LSTM: the step's product h W held apart (B x 4H, d->step_acc; see fwd_term) */
     size_t first[CPU_PARTS_MAX_THREADS + 1]; /* thread i takes samples [first[i], first[i + 1]) */
     double ms[CPU_PARTS_MAX_THREADS];        /* and reports how long it took */
 };
@@ -50,13 +51,18 @@ static void input_terms(const steps_a *a, size_t t, size_t i, cpu_gemm_term *ter
     terms[1].Bp = a->wp[1];
 }
 
-/* rnn_steps' term at time t: h_i W added to xg_t (LSTM, RNN) or into hg_t (GRU), as rnn_step's GEMM. */
+/* rnn_steps' term at time t: h_i W added to xg_t (LSTM, RNN) or into hg_t (GRU), as rnn_step's GEMM; or, for
+ * an LSTM that holds it apart (a->rec), into the scratch with beta 0, for the cell to add to xg_t as
+ * rnn_step does (cpu_cells.c, lstm_step_apart: the same sum, rounded once, so the same bits). The scratch
+ * rows a thread writes are its own samples', the same memory at every step, in that core's cache; the GEMM no
+ * longer waits for xg_t's slot (256 KiB at B = 64, H = 256, written by the input projection long before) to
+ * come in from memory, which the cell now streams in once. */
 static cpu_gemm_term fwd_term(const steps_a *a, size_t t, size_t i) {
     const size_t GH = steps_gh(a), slot = t * a->B * GH;
     const int gru = a->cell == RECUR_STEP_GRU;
+    float *C = a->rec ? a->rec : cpu_f(at(gru ? a->hg : a->xg, slot));
     return (cpu_gemm_term){.K = a->H, .A = cpu_f(at(a->s, i * a->B * a->H)), .lda = a->H, .B = cpu_f(a->w),
-                           .Bp = a->wp[0], .ldb = a->ldw, .beta = gru ? 0.0f : 1.0f,
-                           .C = cpu_f(at(gru ? a->hg : a->xg, slot)), .ldc = GH};
+                           .Bp = a->wp[0], .ldb = a->ldw, .beta = gru || a->rec ? 0.0f : 1.0f, .C = C, .ldc = GH};
 }
 
 /* rnn_steps_bwd's term at time t: dh += acc_t W_hh (acc = dhg for GRU, else dg). */
@@ -77,6 +83,7 @@ static void fwd_cell_rows(const steps_a *a, size_t t, size_t i, size_t o, recur_
                                    at(xg_s, lo * GH), at(hg_s, lo * GH), at(a->c, i * BH + lo * H),
                                    at(a->c, o * BH + lo * H), at(a->s, o * BH + lo * H),
                                    at(a->y, (t * a->B + lo) * a->ldy), a->ldy, at(a->lengths, lo), t, &ca);
+    ca.rec = a->rec ? a->rec + lo * GH : NULL;
     fn(&ca, 0, 1);
 }
 
@@ -235,8 +242,10 @@ static int pack_weights(cpu_dev *d, size_t N, const cpu_gemm_term *terms, int nt
 }
 
 /* Every step of *a in one parallel section over samples, when its GEMM terms (those of the first step, over
- * N columns) can be split by rows; else CPU_GEMM_UNFUSED, having done nothing. */
-static int steps_run(steps_a *a, const char *op, size_t N, const cpu_gemm_term *terms, int nterms) {
+ * N columns) can be split by rows; else CPU_GEMM_UNFUSED, having done nothing. rec_floats > 0: a->rec is
+ * d->step_acc grown to that size. */
+static int steps_run(steps_a *a, const char *op, size_t N, const cpu_gemm_term *terms, int nterms,
+                     size_t rec_floats) {
     cpu_dev *d = a->d;
     size_t scratch = 0;
     const int nt =
@@ -246,7 +255,10 @@ static int steps_run(steps_a *a, const char *op, size_t N, const cpu_gemm_term *
     int st = RECUR_OK;
     if (pack_weights(d, N, terms, nterms, nt, a->wp)) {
         st = cpu_error(RECUR_E_NOMEM, "cpu: %s: out of memory for the packed weights", op);
+    } else if (rec_floats && cpu_grow(&d->step_acc, &d->step_len, rec_floats)) {
+        st = cpu_error(RECUR_E_NOMEM, "cpu: %s: out of memory for the step's scratch (%zu floats)", op, rec_floats);
     } else {
+        a->rec = rec_floats ? d->step_acc : NULL;
         cpu_pool_lock(d->pool);
         if (cpu_pool_reserve(d->pool, scratch * sizeof(float))) {
             st = cpu_error(RECUR_E_NOMEM, "cpu: %s: out of memory for the GEMM's packing buffers", op);
@@ -272,7 +284,7 @@ int cpu_rnn_steps_input(void *dev, int cell, size_t T, size_t B, size_t H, size_
                  .bias_h = bias_h, .s = s, .c = c, .xg = xg, .hg = hg, .y = y, .lengths = lengths};
     cpu_gemm_term terms[2];
     input_terms(&a, 0, 0, terms); /* the shapes, for the plan */
-    int st = steps_run(&a, "rnn_steps_input", G * H, terms, 2);
+    int st = steps_run(&a, "rnn_steps_input", G * H, terms, 2, 0);
     for (size_t step = 0; st == CPU_GEMM_UNFUSED && step < T; step++) { /* step by step */
         size_t t, i, o;
         recur_k_step_slots(T, reverse, step, &t, &i, &o);
@@ -293,7 +305,7 @@ int cpu_rnn_steps(void *dev, int cell, size_t T, size_t B, size_t H, int reverse
                  .ldy = ldy, .w = w, .bias_x = bias_x, .bias_h = bias_h, .s = s, .c = c, .xg = xg, .hg = hg, .y = y,
                  .lengths = lengths};
     const cpu_gemm_term term = fwd_term(&a, 0, 0);
-    int st = steps_run(&a, "rnn_steps", GH, &term, 1);
+    int st = steps_run(&a, "rnn_steps", GH, &term, 1, cpu_lstm_apart_ok(dev, cell, B, H) ? B * GH : 0);
     for (size_t step = 0; st == CPU_GEMM_UNFUSED && step < T; step++) {
         size_t t, i, o;
         recur_k_step_slots(T, reverse, step, &t, &i, &o);
@@ -315,7 +327,7 @@ int cpu_rnn_steps_bwd(void *dev, int cell, size_t T, size_t B, size_t H, int rev
                  .ldy = ldy, .w = w, .s = s, .c = c, .xg = xg, .hg = hg, .lengths = lengths, .dy = dy, .dh = dh,
                  .dc = dc, .dg = dg, .dhg = dhg};
     const cpu_gemm_term term = bwd_term(&a, 0);
-    int st = steps_run(&a, "rnn_steps_bwd", H, &term, 1);
+    int st = steps_run(&a, "rnn_steps_bwd", H, &term, 1, 0);
     for (size_t k = 0; st == CPU_GEMM_UNFUSED && k < T; k++) {
         size_t t, i, o;
         recur_k_step_slots(T, reverse, T - 1 - k, &t, &i, &o);
