@@ -14,10 +14,14 @@
  *     before its tiles (or, B not transposed, read in place by the kernel);
  *   - M <= kr->dot_nt_max_m, A not transposed, B transposed: dot products along K, nothing packed.
  *
- * Threads: the work is cut, once per call, into parts — whole matrices of the batch; column panels when
- * M is small (the recurrent step); row blocks otherwise — up to PARTS_PER_THREAD per thread, scheduled by
- * cpu_parts (cpu_pool.h): thread i owns the i-th contiguous run of parts and takes them front to back; a
- * thread that runs out steals from the back of another's run. On shared or heterogeneous machines the
+ * Threads: the work is cut, once per call, into parts — whole matrices of the batch; row blocks when M is
+ * large, up to PARTS_PER_THREAD per thread; single column panels when M is small (the recurrent step) —
+ * scheduled by cpu_parts (cpu_pool.h): thread i owns the i-th contiguous run of parts and takes them front to
+ * back; a thread that runs out steals from the back of another's run. Column panels are taken guided (half
+ * of what is left of the thread's own run at a time, cpu_parts_next_guided): few takes, and at the end the
+ * other thread waits for at most about one panel instead of one of 8 parts per thread (at H = 512, ~40 us
+ * of the step's ~310; pool waiting in infer.large fell from 6.4-7.5% to 2.7-3.2% of the step GEMMs' CPU
+ * time). On shared or heterogeneous machines the
  * cores do not run at one speed (two vCPUs of a VM differ by 10-20% from moment to moment), and a static
  * split waits for the slowest; here a faster core takes over the tail of a slower one's work. Owning a run
  * keeps the same columns of B (the recurrent weights, step after step) in the same core's cache. Which
@@ -183,6 +187,7 @@ typedef struct gemm_plan {
     int split;      /* what a part is: SPLIT_BATCH, SPLIT_COLS or SPLIT_ROWS */
     size_t per;     /* tiles (MR rows or NR columns) per part; SPLIT_BATCH: 1 matrix */
     size_t nparts;
+    int guided;      /* SPLIT_COLS: parts of one panel, taken several at a time (cpu_parts_next_guided) */
     cpu_parts sched; /* who takes which part (cpu_pool.h) */
     int few_rows;   /* M <= kr->mc: A packed whole (every K block) once per thread and matrix */
     int in_place_a; /* few rows, A not transposed, the kernel able to: A read in place, never packed */
@@ -348,12 +353,13 @@ static void gemm_task(void *ctx, int ith, int nth) {
     (void)nth;
     const size_t MR = (size_t)p->kr->mr, NR = (size_t)p->kr->nr;
     for (;;) {
-        const size_t part = cpu_parts_next(&p->sched, ith);
+        size_t cnt = 1; /* parts taken at once: more than one only when guided (SPLIT_COLS) */
+        const size_t part = p->guided ? cpu_parts_next_guided(&p->sched, ith, &cnt) : cpu_parts_next(&p->sched, ith);
         if (part == SIZE_MAX) return;
         if (p->split == SPLIT_BATCH) {
             gemm_region(p, part, 0, p->M, 0, p->N, ws, &ps);
         } else if (p->split == SPLIT_COLS) {
-            const size_t n0 = part * p->per * NR, n1 = min_sz(p->N, n0 + p->per * NR);
+            const size_t n0 = part * p->per * NR, n1 = min_sz(p->N, (part + cnt) * p->per * NR);
             for (size_t b = 0; b < p->batch; b++) gemm_region(p, b, 0, p->M, n0, n1, ws, &ps);
         } else {
             const size_t m0 = part * p->per * MR, m1 = min_sz(p->M, m0 + p->per * MR);
@@ -373,8 +379,8 @@ static void scale_c(size_t M, size_t N, float beta, float *C, size_t ldc, size_t
         }
 }
 
-/* Parts per thread at most: enough for a faster core to take over a slower one's share, few enough that
- * taking a part (one compare-and-swap) and re-packing per part stay negligible. */
+/* Row-block parts per thread at most: enough for a faster core to take over a slower one's share, few
+ * enough that taking a part (one compare-and-swap) and re-packing per part stay negligible. */
 #define PARTS_PER_THREAD 8
 /* Row-block parts: at least this many rows each when B spans several blocks (re-packed per part: a cost
  * of about 16 / rows of the FMA work), else at least one MC block. */
@@ -406,7 +412,8 @@ static void plan_threads(gemm_plan *p, int nth, double min_flops, double flops) 
     if (p->few_rows) {
         p->split = SPLIT_COLS;
         tiles = tn;
-        want = min_sz(tn, most);
+        p->guided = nt > 1; /* parts of one panel, taken several at a time */
+        want = tn;
     } else {
         p->split = SPLIT_ROWS;
         tiles = tm;

@@ -276,24 +276,35 @@ void cpu_parts_init(cpu_parts *s, size_t nparts, int nt) {
     }
 }
 
-/* Take a part from run r: its front when it is the taker's own run, else its back; SIZE_MAX if empty. */
-static size_t take_part(cpu_parts *s, int r, int own) {
+/* Take parts from run r: from its front when it is the taker's own run (one, or with `guided` half of those
+ * left, rounded up), else one from its back; the first, *count set; SIZE_MAX if the run is empty. */
+static size_t take_parts(cpu_parts *s, int r, int own, int guided, size_t *count) {
     uint64_t cur = atomic_load_explicit(&s->run[r], memory_order_relaxed);
     for (;;) {
         const uint64_t front = cur & 0xffffffffu, back = cur >> 32;
         if (front >= back) return SIZE_MAX;
-        const uint64_t next = own ? (back << 32) | (front + 1) : ((back - 1) << 32) | front;
+        const uint64_t n = own && guided ? (back - front + 1) / 2 : 1;
+        const uint64_t next = own ? (back << 32) | (front + n) : ((back - 1) << 32) | front;
         if (atomic_compare_exchange_weak_explicit(&s->run[r], &cur, next, memory_order_relaxed,
-                                                  memory_order_relaxed))
+                                                  memory_order_relaxed)) {
+            *count = (size_t)n;
             return (size_t)(own ? front : back - 1);
+        }
     }
 }
 
-size_t cpu_parts_next(cpu_parts *s, int ith) {
-    size_t part = take_part(s, ith, 1);
-    for (int k = 1; part == SIZE_MAX && k < s->nt; k++) part = take_part(s, (ith + k) % s->nt, 0);
+static size_t next_parts(cpu_parts *s, int ith, int guided, size_t *count) {
+    size_t part = take_parts(s, ith, 1, guided, count);
+    for (int k = 1; part == SIZE_MAX && k < s->nt; k++) part = take_parts(s, (ith + k) % s->nt, 0, guided, count);
     return part;
 }
+
+size_t cpu_parts_next(cpu_parts *s, int ith) {
+    size_t count;
+    return next_parts(s, ith, 0, &count);
+}
+
+size_t cpu_parts_next_guided(cpu_parts *s, int ith, size_t *count) { return next_parts(s, ith, 1, count); }
 
 typedef struct parts_task {
     cpu_parts sched;

@@ -51,6 +51,11 @@ typedef struct cpu_parts {
 void cpu_parts_init(cpu_parts *s, size_t nparts, int nt);
 /* The next part for thread ith (its own, else stolen); SIZE_MAX when every part has been taken. */
 size_t cpu_parts_next(cpu_parts *s, int ith);
+/* The same, several parts at a time: from thread ith's own run half of what is left there (at least one
+ * part), from another's one part; the first part, *count set to how many follow from it. The parts left to
+ * steal thus shrink as the work ends, so a thread waits at most about one part for another, where the
+ * parts themselves can be small (few taken at a time) without a take per part. */
+size_t cpu_parts_next_guided(cpu_parts *s, int ith, size_t *count);
 /* Run fn(ctx, part, nparts) for every part < nparts on min(nth, nparts) threads, scheduled as above.
  * Call inside cpu_pool_lock / cpu_pool_unlock. */
 void cpu_pool_run_parts_locked(cpu_pool *pool, cpu_task_fn fn, void *ctx, size_t nparts, int nth);

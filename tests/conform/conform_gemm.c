@@ -38,6 +38,9 @@ static const gemm_case gemm_cases[] = {
     /* past the blocking of tuned kernels (K panels of 256, N panels of 1024) and threading thresholds */
     {.M = 257, .N = 1030, .K = 520, .batch = 1, .pad_a = 1, .pad_c = 3, .alpha = 1, .beta = 0, .off = 1},
     {.M = 130, .N = 260, .K = 300, .batch = 2, .gap = 1, .alpha = -1, .beta = 1},
+    /* the recurrent step's shape: few rows, many column panels (a backend that splits the columns over
+     * threads in pieces of changing size must still cover each once) */
+    {.M = 64, .N = 1030, .K = 100, .batch = 1, .pad_b = 1, .pad_c = 2, .alpha = 1, .beta = 1, .off = 1},
     /* K = 1, outer products (the attention backward's): batched with gaps, and B broadcast */
     {.M = 150, .N = 37, .K = 1, .batch = 3, .pad_a = 2, .pad_b = 3, .pad_c = 1, .gap = 2, .alpha = 0.5f, .beta = 1, .off = 1},
     {.M = 20, .N = 64, .K = 1, .batch = 4, .pad_c = 2, .bcast_b = 1, .alpha = 1, .beta = 0},
