@@ -3,11 +3,14 @@
  * (so workers are often descheduled and arrive late):
  *   - fixed slices (cpu_pool_run_locked): every ith < nth runs exactly once, on its own worker or, when that
  *     worker is late, on the caller (which is what more threads than cores brings about here);
- *   - parts with stealing (cpu_pool_run_parts_locked): every part runs exactly once, whoever runs it.
+ *   - parts with stealing (cpu_pool_run_parts_locked): every part runs exactly once, whoever runs it;
+ *   - the same taken several at a time (cpu_parts_next_guided, as the GEMM's column panels): every part
+ *     exactly once, each take within the parts and never empty.
  * Each task counts what ran into its own counters, checked after the call returns.
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -92,8 +95,62 @@ static void test_pool_stress(void) {
     cpu_pool_destroy(p);
 }
 
+typedef struct {
+    cpu_parts sched;
+    counts *c;
+    size_t nparts;
+    _Atomic int bad_take; /* a take past the parts, or of none */
+} guided_task;
+
+static void guided_t(void *arg, int ith, int nth) {
+    guided_task *g = arg;
+    (void)nth;
+    size_t n;
+    for (size_t first; (first = cpu_parts_next_guided(&g->sched, ith, &n)) != SIZE_MAX;) {
+        if (n == 0 || first + n > g->nparts) {
+            atomic_fetch_add(&g->bad_take, 1);
+            return;
+        }
+        for (size_t i = first; i < first + n; i++) count_t(g->c, (int)i, (int)g->nparts);
+    }
+}
+
+static void test_parts_guided(void) {
+    cpu_pool *p;
+    CU_ASSERT_EQUAL_FATAL(cpu_pool_create(&p, THREADS, 20), 0);
+    int bad = 0;
+    unsigned seed = 7;
+    for (int task = 0; task < TASKS && !bad; task++) {
+        seed = seed * 1103515245u + 12345u;
+        counts c;
+        memset(&c, 0, sizeof c);
+        const int nth = 1 + (int)(seed >> 16) % THREADS, nparts = 1 + (int)(seed >> 8) % MAX_PARTS;
+        c.nth = nparts;
+        guided_task g = {.c = &c, .nparts = (size_t)nparts};
+        cpu_parts_init(&g.sched, (size_t)nparts, nth);
+        cpu_pool_lock(p);
+        cpu_pool_run_locked(p, guided_t, &g, nth);
+        cpu_pool_unlock(p);
+        for (int i = 0; i < MAX_PARTS && !bad; i++) {
+            const int want = i < nparts ? 1 : 0, got = atomic_load(&c.runs[i]);
+            if (got != want) {
+                printf("\n  task %d (nth %d, %d parts): part %d ran %d times, want %d\n", task, nth, nparts, i, got,
+                       want);
+                bad = 1;
+            }
+        }
+        if (atomic_load(&g.bad_take)) {
+            printf("\n  task %d (nth %d, %d parts): a take was empty or past the parts\n", task, nth, nparts);
+            bad = 1;
+        }
+    }
+    CU_ASSERT_FALSE(bad);
+    cpu_pool_destroy(p);
+}
+
 static CU_TestInfo tests[] = {
     {.pName = "stress", .pTestFunc = test_pool_stress},
+    {.pName = "parts_guided", .pTestFunc = test_parts_guided},
     CU_TEST_INFO_NULL,
 };
 static CU_SuiteInfo suites[] = {
