@@ -21,15 +21,14 @@
  * of what is left of the thread's own run at a time, cpu_parts_next_guided): few takes, and at the end the
  * other thread waits for at most about one panel instead of one of 8 parts per thread (at H = 512, ~40 us
  * of the step's ~310; pool waiting in infer.large fell from 6.4-7.5% to 2.7-3.2% of the step GEMMs' CPU
- * time). On shared or heterogeneous machines the
- * cores do not run at one speed (two vCPUs of a VM differ by 10-20% from moment to moment), and a static
- * split waits for the slowest; here a faster core takes over the tail of a slower one's work. Owning a run
- * keeps the same columns of B (the recurrent weights, step after step) in the same core's cache. Which
- * thread computes a tile never changes how it is computed, so results stay independent of the thread
- * count and of the timing. Each thread packs into its own scratch buffer and keeps the whole A (column
- * parts) or the whole B (row parts, when B is one column block) across its parts; there is no barrier
- * inside a call. Small problems use fewer threads (CPU_GEMM_MIN_FLOPS
- * per thread) so a tiny GEMM never pays for waking the pool.
+ * time). On shared or heterogeneous machines the cores do not run at one speed (two vCPUs of a VM differ
+ * by 10-20% from moment to moment), and a static split waits for the slowest; here a faster core takes over
+ * the tail of a slower one's work. Owning a run keeps the same columns of B (the recurrent weights, step
+ * after step) in the same core's cache. Which thread computes a tile never changes how it is computed, so
+ * results stay independent of the thread count and of the timing. Each thread packs into its own scratch
+ * buffer and keeps the whole A (column parts) or the whole B (row parts, when B is one column block) across
+ * its parts; there is no barrier inside a call. Small problems use fewer threads (CPU_GEMM_MIN_FLOPS per
+ * thread) so a tiny GEMM never pays for waking the pool.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cpu_gemm.h"
