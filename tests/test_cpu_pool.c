@@ -1,5 +1,5 @@
 /*
- * The cpu backend's thread pool under stress: many short tasks of both kinds, on more threads than cores
+ * The cpu backend's thread pool under stress: many short tasks of three kinds, on more threads than cores
  * (so workers are often descheduled and arrive late):
  *   - fixed slices (cpu_pool_run_locked): every ith < nth runs exactly once, on its own worker or, when that
  *     worker is late, on the caller (which is what more threads than cores brings about here);
@@ -34,6 +34,26 @@ static void count_t(void *arg, int ith, int nth) {
     if (ith > 0 && pthread_equal(pthread_self(), c->caller)) atomic_fetch_add(&c->on_caller, 1);
 }
 
+typedef struct {
+    cpu_parts sched;
+    counts *c;
+    size_t nparts;
+    _Atomic int bad_take; /* a take past the parts, or of none */
+} guided_task;
+
+static void guided_t(void *arg, int ith, int nth) {
+    guided_task *g = arg;
+    (void)nth;
+    size_t n;
+    for (size_t first; (first = cpu_parts_next_guided(&g->sched, ith, &n)) != SIZE_MAX;) {
+        if (n == 0 || first + n > g->nparts) {
+            atomic_fetch_add(&g->bad_take, 1);
+            return;
+        }
+        for (size_t i = first; i < first + n; i++) count_t(g->c, (int)i, (int)g->nparts);
+    }
+}
+
 static void test_pool_stress(void) {
     cpu_pool *p;
     CU_ASSERT_EQUAL_FATAL(cpu_pool_create(&p, THREADS, 20), 0);
@@ -43,20 +63,32 @@ static void test_pool_stress(void) {
         seed = seed * 1103515245u + 12345u;
         counts c;
         memset(&c, 0, sizeof c);
-        const int fixed = task % 3 == 0, nth = 1 + (int)(seed >> 16) % THREADS;
-        const int nparts = fixed ? nth : 1 + (int)(seed >> 8) % MAX_PARTS;
+        static const char *const kinds[] = {"fixed", "parts", "guided"};
+        const int kind = task % 3, nth = 1 + (int)(seed >> 16) % THREADS;
+        const int nparts = kind == 0 ? nth : 1 + (int)(seed >> 8) % MAX_PARTS;
         c.nth = nparts;
+        guided_task g = {.c = &c, .nparts = (size_t)nparts};
         cpu_pool_lock(p);
-        if (fixed) cpu_pool_run_locked(p, count_t, &c, nth);
-        else cpu_pool_run_parts_locked(p, count_t, &c, (size_t)nparts, nth);
+        if (kind == 0) {
+            cpu_pool_run_locked(p, count_t, &c, nth);
+        } else if (kind == 1) {
+            cpu_pool_run_parts_locked(p, count_t, &c, (size_t)nparts, nth);
+        } else {
+            cpu_parts_init(&g.sched, (size_t)nparts, nth);
+            cpu_pool_run_locked(p, guided_t, &g, nth);
+        }
         cpu_pool_unlock(p);
         for (int i = 0; i < MAX_PARTS; i++) {
             const int want = i < nparts ? 1 : 0, got = atomic_load(&c.runs[i]);
             if (got != want) {
-                printf("\n  task %d (%s, nth %d, %d parts): part %d ran %d times, want %d\n", task,
-                       fixed ? "fixed" : "parts", nth, nparts, i, got, want);
+                printf("\n  task %d (%s, nth %d, %d parts): part %d ran %d times, want %d\n", task, kinds[kind], nth,
+                       nparts, i, got, want);
                 bad = 1;
             }
+        }
+        if (atomic_load(&g.bad_take)) {
+            printf("\n  task %d (guided, nth %d, %d parts): a take was empty or past the parts\n", task, nth, nparts);
+            bad = 1;
         }
         if (atomic_load(&c.wrong_nth)) {
             printf("\n  task %d: a call saw nth != %d\n", task, nparts);
@@ -95,62 +127,8 @@ static void test_pool_stress(void) {
     cpu_pool_destroy(p);
 }
 
-typedef struct {
-    cpu_parts sched;
-    counts *c;
-    size_t nparts;
-    _Atomic int bad_take; /* a take past the parts, or of none */
-} guided_task;
-
-static void guided_t(void *arg, int ith, int nth) {
-    guided_task *g = arg;
-    (void)nth;
-    size_t n;
-    for (size_t first; (first = cpu_parts_next_guided(&g->sched, ith, &n)) != SIZE_MAX;) {
-        if (n == 0 || first + n > g->nparts) {
-            atomic_fetch_add(&g->bad_take, 1);
-            return;
-        }
-        for (size_t i = first; i < first + n; i++) count_t(g->c, (int)i, (int)g->nparts);
-    }
-}
-
-static void test_parts_guided(void) {
-    cpu_pool *p;
-    CU_ASSERT_EQUAL_FATAL(cpu_pool_create(&p, THREADS, 20), 0);
-    int bad = 0;
-    unsigned seed = 7;
-    for (int task = 0; task < TASKS && !bad; task++) {
-        seed = seed * 1103515245u + 12345u;
-        counts c;
-        memset(&c, 0, sizeof c);
-        const int nth = 1 + (int)(seed >> 16) % THREADS, nparts = 1 + (int)(seed >> 8) % MAX_PARTS;
-        c.nth = nparts;
-        guided_task g = {.c = &c, .nparts = (size_t)nparts};
-        cpu_parts_init(&g.sched, (size_t)nparts, nth);
-        cpu_pool_lock(p);
-        cpu_pool_run_locked(p, guided_t, &g, nth);
-        cpu_pool_unlock(p);
-        for (int i = 0; i < MAX_PARTS && !bad; i++) {
-            const int want = i < nparts ? 1 : 0, got = atomic_load(&c.runs[i]);
-            if (got != want) {
-                printf("\n  task %d (nth %d, %d parts): part %d ran %d times, want %d\n", task, nth, nparts, i, got,
-                       want);
-                bad = 1;
-            }
-        }
-        if (atomic_load(&g.bad_take)) {
-            printf("\n  task %d (nth %d, %d parts): a take was empty or past the parts\n", task, nth, nparts);
-            bad = 1;
-        }
-    }
-    CU_ASSERT_FALSE(bad);
-    cpu_pool_destroy(p);
-}
-
 static CU_TestInfo tests[] = {
     {.pName = "stress", .pTestFunc = test_pool_stress},
-    {.pName = "parts_guided", .pTestFunc = test_parts_guided},
     CU_TEST_INFO_NULL,
 };
 static CU_SuiteInfo suites[] = {
