@@ -7,8 +7,9 @@
  *   sigmoid(x) = 1 / (1 + exp(-x))
  *   tanh(x)    = x P(x^2) / Q(x^2), x clamped to [-9, 9], the result to [-1, 1] (tools/fit_tanh.py)
  * Measured against double precision over [-20, 20] (and dense samples of [-1, 1]): max relative error
- * about 1.9e-7 for sigmoid and 3.3e-7 for tanh (a few ulp); exp's argument is clamped to [-87, 88],
- * so sigmoid(x < -87) returns about 1.6e-38 instead of a smaller number (absolute error < 2e-38).
+ * about 1.9e-7 for sigmoid and 3.3e-7 for tanh (a few ulp). On AVX2 exp's argument is clamped to
+ * [-87, 88] (beyond: 0 or +inf), so sigmoid(x) for x in (-88.72, -88) returns 0 instead of a number under
+ * 1.2e-38; on AVX-512 exp over- and underflows as the true one does.
  * NaN propagates; +-inf give the limits (0 or 1, +-1).
  *
  * The row kernels take one valid row of a cell (the caller handles invalid rows with the ref kernel) and

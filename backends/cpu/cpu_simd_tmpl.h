@@ -6,7 +6,7 @@
  *   S_LD(p) S_ST(p,v) unaligned load / store               S_LDM(p,m) S_STM(p,m,v)  masked
  *   S_SET1 S_ADD S_SUB S_MUL S_DIV S_FMA(a,b,c)=a*b+c S_FNMA(a,b,c)=c-a*b S_MIN S_MAX S_AND S_XOR S_ANDNOT
  *   S_ROUND(x)        round to nearest integer value       S_POW2(n)    2^n for integral n in [-126, 127]
- *   S_SQRT(x)         correctly rounded square root
+ *   S_SQRT(x)         correctly rounded square root      S_SCALEF(p,n) p 2^n, rounded once (optional)
  *   S_SEL_LT(a,b,t,f) a < b ? t : f per lane
  *   S_NAME            the ISA's name                       S_DROPOUT    its dropout kernel, or NULL
  * No include guard: meant to be included more than once.
@@ -14,13 +14,22 @@
 
 #define S_ALWAYS static inline __attribute__((always_inline)) S_TGT
 
-/* exp(x): Cody-Waite reduction x = n ln2 + r, degree-6 polynomial, 2^n by integer add. Inputs are clamped to
- * [-87, 88] for the arithmetic; x > 88 gives +inf (the true overflow is at 88.72) and x < -87.33 gives 0 (the
- * true values there are subnormal), so that sigmoid(-inf) = 0 and softmax's exp(-inf) = 0. NaN passes
+/* exp(x): Cody-Waite reduction x = n ln2 + r, degree-6 polynomial, then 2^n. Without S_SCALEF (AVX2) 2^n is
+ * made by integer add and the inputs are clamped to [-87, 88] for the arithmetic; x > 88 gives +inf (the
+ * true overflow is at 88.72) and x < -87.33 gives 0 (the true values there are subnormal). With it
+ * (AVX-512) the scaling over- and underflows as the true exp does. Either way sigmoid(-inf) = 0 and
+ * softmax's exp(-inf) = 0, and the two agree bit for bit on [-87, 88]. NaN passes
  * (S_MIN/S_MAX take x second; the compares are false for NaN). */
 S_ALWAYS S_V S_FN(vexp)(S_V x) {
+#ifdef S_SCALEF
+    /* With a scale-by-2^n instruction the product p 2^n over- and underflows by itself (inf, subnormals,
+     * 0), so the argument needs only a clamp that keeps n finite and the two selects go: 7 fewer operations.
+     * On [-87, 88] the result is the same bits as below (p 2^n is one rounding either way). */
+    const S_V xc = S_MIN(S_SET1(89.0f), S_MAX(S_SET1(-104.0f), x));
+#else
     S_V xc = S_MAX(S_SET1(-87.0f), x);
     xc = S_MIN(S_SET1(88.0f), xc);
+#endif
     const S_V n = S_ROUND(S_MUL(xc, S_SET1(1.44269504088896341f)));
     S_V r = S_FNMA(n, S_SET1(0.693359375f), xc);
     r = S_FNMA(n, S_SET1(-2.12194440e-4f), r);
@@ -31,9 +40,13 @@ S_ALWAYS S_V S_FN(vexp)(S_V x) {
     p = S_FMA(p, r, S_SET1(1.6666665459e-1f));
     p = S_FMA(p, r, S_SET1(5.0000001201e-1f));
     p = S_FMA(p, S_MUL(r, r), S_ADD(r, S_SET1(1.0f)));
+#ifdef S_SCALEF
+    return S_SCALEF(p, n);
+#else
     p = S_MUL(p, S_POW2(n));
     p = S_SEL_LT(S_SET1(88.0f), x, S_SET1(__builtin_inff()), p);
     return S_SEL_LT(x, S_SET1(-87.33f), S_SET1(0.0f), p);
+#endif
 }
 
 S_ALWAYS S_V S_FN(vsigm)(S_V x) {

@@ -117,6 +117,7 @@ static T512 void dropout_avx512(size_t lo, size_t hi, float p, uint64_t seed, ui
 #define S_POW2(n) \
     _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23))
 #define S_SEL_LT(a, b, t, f) _mm512_mask_blend_ps(_mm512_cmp_ps_mask((a), (b), _CMP_LT_OQ), (f), (t))
+#define S_SCALEF(p, n) _mm512_scalef_ps((p), (n))
 
 #include "cpu_simd_tmpl.h"
 
@@ -138,6 +139,7 @@ static T512 void dropout_avx512(size_t lo, size_t hi, float p, uint64_t seed, ui
 #undef S_MUL
 #undef S_DIV
 #undef S_SQRT
+#undef S_SCALEF
 #undef S_FMA
 #undef S_FNMA
 #undef S_MIN
