@@ -226,10 +226,22 @@ static void few_rows_pack(const gemm_plan *p, size_t bi, size_t m0, size_t mc, f
                    ws + p->a_off + pc * mcr);
 }
 
-/* Where cpu_sgemm_pack_b puts the panel of columns jr.. (jr a multiple of NR) of the K block starting at row
- * pc (kc rows): the blocks one after the other, each ceil(N / NR) panels of kc x NR. */
+/* Where B packed whole (every K block: cpu_sgemm_pack_b, and the whole_b path) has the panel of columns jr..
+ * (jr a multiple of NR) of the K block starting at row pc (kc rows): the blocks one after the other, each
+ * ceil(N / NR) panels of kc x NR. */
 static inline size_t packed_b_off(size_t N, size_t NR, size_t pc, size_t jr, size_t kc) {
     return pc * round_up(N, NR) + jr * kc;
+}
+
+/* Columns [n0, n1) of op(B) (K x N; B itself N x K when tb), every K block of kc rows, into dst at
+ * packed_b_off. */
+static void pack_b_blocks(const cpu_gemm_kernel *kr, size_t K, size_t kc, size_t N, const float *B, size_t ldb, int tb,
+                          float *dst, size_t n0, size_t n1) {
+    for (size_t pc = 0; pc < K; pc += kc) {
+        const size_t kcb = min_sz(kc, K - pc);
+        kr->pack_b(kcb, n1 - n0, tb ? B + n0 * ldb + pc : B + pc * ldb + n0, ldb, tb,
+                   dst + packed_b_off(N, (size_t)kr->nr, pc, n0, kcb));
+    }
 }
 
 /* The few-rows path's tiles in columns [n0, n1), A packed by few_rows_pack: each B micro-panel is packed
@@ -246,6 +258,10 @@ static void few_rows_span(const gemm_plan *p, size_t bi, size_t m0, size_t mc, s
     const int balance = mc % MR != 0 && mc % MR < MR / 2;
     const float *B = p->B + bi * p->sb;
     float *C = p->C + bi * p->sc, *bp = ws + p->b_off;
+    /* B packed before the call: each block's panel where cpu_sgemm_pack_b put it. Else, not transposed, its
+     * rows are contiguous in N and the kernel reads them in place (direct); else each micro-panel is packed
+     * right before its tiles. */
+    const int direct = p->direct_b && !p->bpk;
     for (size_t pc = 0; pc < p->K; pc += p->kc) {
         const size_t kc = min_sz(p->kc, p->K - pc);
         const float beta = pc == 0 ? p->beta : 1.0f;
@@ -256,10 +272,6 @@ static void few_rows_span(const gemm_plan *p, size_t bi, size_t m0, size_t mc, s
         for (size_t jr = n0; jr < n1; jr += NR) {
             const int nr = (int)min_sz(NR, n1 - jr);
             float *cj = C + m0 * p->ldc + jr;
-            /* B packed before the call: this block's panel where cpu_sgemm_pack_b put it. Else, not transposed,
-             * its rows are contiguous in N and the kernel reads them in place; else this micro-panel is packed
-             * right here. */
-            const int direct = p->direct_b && !p->bpk;
             const float *bj = p->bpk ? p->bpk + packed_b_off(p->N, NR, pc, jr, kc) : direct ? B + pc * p->ldb + jr : bp;
             if (!p->bpk && !direct)
                 kr->pack_b(kc, (size_t)nr, p->tb ? B + jr * p->ldb + pc : B + pc * p->ldb + jr, p->ldb, p->tb, bp);
@@ -317,10 +329,8 @@ static void gemm_region(const gemm_plan *p, size_t bi, size_t m0, size_t m1, siz
         }
         return;
     }
-    const size_t ncr = round_up(p->N, NR);
     if (p->whole_b && (!ps->ok || ps->item != bi)) { /* every K block of B, once per thread and matrix */
-        for (size_t pc = 0; pc < p->K; pc += p->kc)
-            kr->pack_b(min_sz(p->kc, p->K - pc), p->N, p->tb ? B + pc : B + pc * p->ldb, p->ldb, p->tb, bp + pc * ncr);
+        pack_b_blocks(kr, p->K, p->kc, p->N, B, p->ldb, p->tb, bp, 0, p->N);
         *ps = (packed_state){.item = bi, .ok = 1};
     }
     for (size_t jc = n0; jc < n1; jc += kr->nc) {
@@ -328,7 +338,7 @@ static void gemm_region(const gemm_plan *p, size_t bi, size_t m0, size_t m1, siz
         for (size_t pc = 0; pc < p->K; pc += p->kc) {
             const size_t kc = min_sz(p->kc, p->K - pc);
             const float beta = pc == 0 ? p->beta : 1.0f;
-            const float *bpc = p->whole_b ? bp + pc * ncr : bp;
+            const float *bpc = p->whole_b ? bp + packed_b_off(p->N, NR, pc, 0, kc) : bp;
             if (!p->whole_b) kr->pack_b(kc, nc, p->tb ? B + jc * p->ldb + pc : B + pc * p->ldb + jc, p->ldb, p->tb, bp);
             for (size_t ic = m0; ic < m1; ic += kr->mc) {
                 const size_t mc = min_sz(kr->mc, m1 - ic);
@@ -455,7 +465,6 @@ static void plan_init(gemm_plan *p, int isa, int trans_a, int trans_b, size_t M,
     p->sb = stride_b;
     p->sc = stride_c;
     p->batch = batch;
-    /* K blocks: one up to kr->kc_whole, else as even as possible and at most kr->kc; a function of K alone. */
     p->kc = k_block(p->kr, K);
     p->direct_b = !trans_b && p->kr->ukernel_direct != NULL;
     p->dot = !trans_a && trans_b && p->kr->dot_nt && M <= p->kr->dot_nt_max_m;
@@ -480,11 +489,7 @@ size_t cpu_sgemm_packed_b_floats(int isa, size_t K, size_t N) {
 
 void cpu_sgemm_pack_b(int isa, size_t K, size_t N, const float *B, size_t ldb, float *dst, size_t n0, size_t n1) {
     const cpu_gemm_kernel *kr = cpu_gemm_kernel_for(isa);
-    const size_t kc = k_block(kr, K);
-    for (size_t pc = 0; pc < K; pc += kc) {
-        const size_t kcb = min_sz(kc, K - pc);
-        kr->pack_b(kcb, n1 - n0, B + pc * ldb + n0, ldb, 0, dst + packed_b_off(N, (size_t)kr->nr, pc, n0, kcb));
-    }
+    pack_b_blocks(kr, K, k_block(kr, K), N, B, ldb, 0, dst, n0, n1);
 }
 
 /* Scratch floats for B (packed whole, or one KC x NC block) and for A (few rows: all of A; else one MC x KC
